@@ -1,0 +1,167 @@
+"""User Pool calls: InitiateAuth for sign-in and token refresh."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .._config import AuthConfig
+from .._errors import InvalidResponseException
+from ._transport import CognitoTransport, Service
+
+__all__ = [
+    "AuthenticationResult",
+    "Challenge",
+    "UserPoolClient",
+    "parse_auth_answer",
+    "secret_hash",
+]
+
+
+def _redacted(value: object) -> str:
+    return "None" if value is None else "'***'"
+
+
+@attrs.frozen(kw_only=True)
+class AuthenticationResult:
+    """Raw tokens from Cognito; refresh and id tokens may be absent."""
+
+    access_token: str = attrs.field(repr=_redacted)
+    id_token: str | None = attrs.field(default=None, repr=_redacted)
+    refresh_token: str | None = attrs.field(default=None, repr=_redacted)
+    device_key: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Challenge:
+    """A challenge Cognito wants answered before it hands out tokens."""
+
+    name: str
+    session: str | None = attrs.field(default=None, repr=_redacted)
+    parameters: Mapping[str, str] = attrs.field(factory=dict)
+
+
+def secret_hash(client_secret: str, client_id: str, username: str) -> str:
+    """Cognito's SECRET_HASH: base64(HMAC-SHA256(secret, username + client_id))."""
+    digest = hmac.new(
+        client_secret.encode("utf-8"), (username + client_id).encode("utf-8"), hashlib.sha256
+    ).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def parse_auth_answer(body: Mapping[str, Any]) -> AuthenticationResult | Challenge:
+    """Read an InitiateAuth / RespondToAuthChallenge answer.
+
+    Raises:
+        InvalidResponseException: Neither tokens nor a challenge, or wrong types.
+    """
+    result = body.get("AuthenticationResult")
+    if result is not None:
+        if not isinstance(result, Mapping):
+            raise InvalidResponseException("AuthenticationResult is not an object")
+        device = result.get("NewDeviceMetadata")
+        return AuthenticationResult(
+            access_token=_required_str(result, "AccessToken"),
+            id_token=_optional_str(result, "IdToken"),
+            refresh_token=_optional_str(result, "RefreshToken"),
+            device_key=_optional_str(device, "DeviceKey") if isinstance(device, Mapping) else None,
+        )
+    name = body.get("ChallengeName")
+    if not isinstance(name, str) or not name:
+        raise InvalidResponseException("the answer has neither tokens nor a challenge")
+    parameters = body.get("ChallengeParameters") or {}
+    if not isinstance(parameters, Mapping) or not all(
+        isinstance(v, str) for v in parameters.values()
+    ):
+        raise InvalidResponseException("ChallengeParameters is not an object of strings")
+    return Challenge(name=name, session=_optional_str(body, "Session"), parameters=dict(parameters))
+
+
+def _required_str(obj: Mapping[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidResponseException(f"the answer has no {key}")
+    return value
+
+
+def _optional_str(obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidResponseException(f"{key} is not a string")
+    return value
+
+
+class UserPoolClient:
+    """The User Pool API calls the manager needs."""
+
+    def __init__(self, transport: CognitoTransport, config: AuthConfig) -> None:
+        self._transport = transport
+        self._config = config
+
+    def __repr__(self) -> str:
+        return f"UserPoolClient(client_id={self._config.user_pool_client_id!r})"
+
+    def _with_secret_hash(self, parameters: dict[str, str], username: str) -> list[str]:
+        """Add SECRET_HASH when the app client has a secret; return the secrets sent."""
+        secrets = [v for k, v in parameters.items() if k != "USERNAME"]
+        if self._config.client_secret is not None:
+            parameters["SECRET_HASH"] = secret_hash(
+                self._config.client_secret, self._config.user_pool_client_id, username
+            )
+            secrets += [parameters["SECRET_HASH"], self._config.client_secret]
+        return secrets
+
+    async def initiate_auth(
+        self, auth_flow: str, username: str, parameters: Mapping[str, str]
+    ) -> AuthenticationResult | Challenge:
+        """Start a sign-in with ``auth_flow`` for ``username``."""
+        auth_parameters = {"USERNAME": username, **parameters}
+        secrets = self._with_secret_hash(auth_parameters, username)
+        body = await self._transport.call(
+            Service.USER_POOL,
+            "InitiateAuth",
+            {
+                "AuthFlow": auth_flow,
+                "ClientId": self._config.user_pool_client_id,
+                "AuthParameters": auth_parameters,
+            },
+            secrets=secrets,
+        )
+        return parse_auth_answer(body)
+
+    async def refresh(
+        self, refresh_token: str, *, username: str, device_key: str | None
+    ) -> AuthenticationResult:
+        """Trade a refresh token for new tokens (REFRESH_TOKEN_AUTH).
+
+        Args:
+            refresh_token: The stored refresh token.
+            username: The token's ``username`` claim, which SECRET_HASH needs
+                (not the alias the user signed in with).
+            device_key: Sent as DEVICE_KEY when the device is remembered.
+        """
+        parameters = {"REFRESH_TOKEN": refresh_token}
+        if device_key:
+            parameters["DEVICE_KEY"] = device_key
+        secrets = self._with_secret_hash(parameters, username)
+        body = await self._transport.call(
+            Service.USER_POOL,
+            "InitiateAuth",
+            {
+                "AuthFlow": "REFRESH_TOKEN_AUTH",
+                "ClientId": self._config.user_pool_client_id,
+                "AuthParameters": parameters,
+            },
+            secrets=secrets,
+        )
+        answer = parse_auth_answer(body)
+        if isinstance(answer, Challenge):
+            raise InvalidResponseException(f"token refresh answered a {answer.name} challenge")
+        return answer

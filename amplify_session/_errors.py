@@ -1,0 +1,258 @@
+"""The error tree: every error a user sees is an :class:`AuthError`.
+
+::
+
+    AuthError
+    ├── NetworkError                        transport failure or timeout (retryable)
+    ├── InvalidConfigurationException       a bad AuthConfig field
+    ├── InvalidTokenException               a malformed JWT or a stored session that does not parse
+    ├── InvalidResponseException            the server answered something we cannot read
+    ├── UserUnAuthenticatedException        the call needs a signed-in user
+    ├── UserAlreadyAuthenticatedException   sign_in while a user is signed in
+    ├── NoCredentialsException              no Identity Pool credentials for this session
+    └── one class per Cognito error name users catch:
+        NotAuthorizedException, UserNotFoundException, UserNotConfirmedException,
+        PasswordResetRequiredException, TokenRevokedException,
+        RefreshTokenReuseException, CodeMismatchException, ExpiredCodeException,
+        InvalidParameterException, InvalidPasswordException,
+        ResourceNotFoundException, TooManyRequestsException,
+        LimitExceededException, InternalErrorException
+
+Any other Cognito error name becomes a plain ``AuthError`` whose ``name`` is
+that Cognito name. Messages never carry a token, password or secret: the
+transport scrubs the values it sent from whatever the server echoes back.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "AuthError",
+    "CodeMismatchException",
+    "ExpiredCodeException",
+    "InternalErrorException",
+    "InvalidConfigurationException",
+    "InvalidParameterException",
+    "InvalidPasswordException",
+    "InvalidResponseException",
+    "InvalidTokenException",
+    "LimitExceededException",
+    "NetworkError",
+    "NoCredentialsException",
+    "NotAuthorizedException",
+    "PasswordResetRequiredException",
+    "RefreshTokenReuseException",
+    "ResourceNotFoundException",
+    "TokenRevokedException",
+    "TooManyRequestsException",
+    "UserAlreadyAuthenticatedException",
+    "UserNotConfirmedException",
+    "UserNotFoundException",
+    "UserUnAuthenticatedException",
+    "error_from_service",
+]
+
+
+class AuthError(Exception):
+    """Base of every error amplify-session raises.
+
+    Attributes:
+        name: The error's name; for Cognito errors the Cognito ``__type``
+            with any ``namespace#`` prefix stripped.
+        message: A human-readable description (never a secret).
+        recovery_suggestion: What the caller can do about it, when known.
+        underlying_error: The foreign exception this one translates, if any.
+        retryable: True when the same call may succeed later (network,
+            throttling, 5xx); such errors never clear a session.
+    """
+
+    default_name: ClassVar[str] = "AuthError"
+    default_retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        name: str,
+        message: str,
+        recovery_suggestion: str | None = None,
+        underlying_error: BaseException | None = None,
+        *,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+        self.recovery_suggestion = recovery_suggestion
+        self.underlying_error = underlying_error
+        self.retryable = self.default_retryable if retryable is None else retryable
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, message={self.message!r})"
+
+
+class _NamedAuthError(AuthError):
+    """An AuthError whose name is fixed by its class."""
+
+    def __init__(
+        self,
+        message: str,
+        recovery_suggestion: str | None = None,
+        underlying_error: BaseException | None = None,
+        *,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(
+            self.default_name,
+            message,
+            recovery_suggestion,
+            underlying_error,
+            retryable=retryable,
+        )
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.default_name = cls.__name__
+
+
+class NetworkError(_NamedAuthError):
+    """The server could not be reached, or did not answer in time."""
+
+    default_retryable = True
+
+
+class InvalidConfigurationException(_NamedAuthError):
+    """An :class:`AuthConfig` field is missing or malformed."""
+
+
+class InvalidTokenException(_NamedAuthError):
+    """A JWT (or a stored session) is malformed."""
+
+
+class InvalidResponseException(_NamedAuthError):
+    """The server's answer is not what the Cognito API documents."""
+
+
+class UserUnAuthenticatedException(_NamedAuthError):
+    """The call needs a signed-in user and there is none."""
+
+
+class UserAlreadyAuthenticatedException(_NamedAuthError):
+    """``sign_in`` was called while a user is signed in."""
+
+
+class NoCredentialsException(_NamedAuthError):
+    """The session has no Identity Pool credentials."""
+
+
+class NotAuthorizedException(_NamedAuthError):
+    """Cognito: wrong password, revoked or expired refresh token, disabled user..."""
+
+
+class UserNotFoundException(_NamedAuthError):
+    """Cognito: the user does not exist."""
+
+
+class UserNotConfirmedException(_NamedAuthError):
+    """Cognito: the user signed up but is not confirmed."""
+
+
+class PasswordResetRequiredException(_NamedAuthError):
+    """Cognito: the user must reset the password."""
+
+
+class TokenRevokedException(_NamedAuthError):
+    """Cognito: the token was revoked."""
+
+
+class RefreshTokenReuseException(_NamedAuthError):
+    """Cognito: a rotated-out refresh token was used again."""
+
+
+class CodeMismatchException(_NamedAuthError):
+    """Cognito: a wrong confirmation or MFA code."""
+
+
+class ExpiredCodeException(_NamedAuthError):
+    """Cognito: the code or the challenge session expired."""
+
+
+class InvalidParameterException(_NamedAuthError):
+    """Cognito (or local validation): a parameter is missing or malformed."""
+
+
+class InvalidPasswordException(_NamedAuthError):
+    """Cognito: the new password breaks the pool's password policy."""
+
+
+class ResourceNotFoundException(_NamedAuthError):
+    """Cognito: the pool, client or identity does not exist."""
+
+
+class TooManyRequestsException(_NamedAuthError):
+    """Cognito: throttled. Retried with backoff."""
+
+    default_retryable = True
+
+
+class LimitExceededException(_NamedAuthError):
+    """Cognito: a quota was exceeded."""
+
+
+class InternalErrorException(_NamedAuthError):
+    """Cognito: an internal error. Retried with backoff."""
+
+    default_retryable = True
+
+
+_COGNITO_ERRORS: dict[str, type[_NamedAuthError]] = {
+    cls.default_name: cls
+    for cls in (
+        NotAuthorizedException,
+        UserNotFoundException,
+        UserNotConfirmedException,
+        PasswordResetRequiredException,
+        TokenRevokedException,
+        RefreshTokenReuseException,
+        CodeMismatchException,
+        ExpiredCodeException,
+        InvalidParameterException,
+        InvalidPasswordException,
+        ResourceNotFoundException,
+        TooManyRequestsException,
+        LimitExceededException,
+        InternalErrorException,
+    )
+}
+
+# Names Cognito (or a proxy in front of it) uses for "try again later".
+_TRANSIENT_NAMES = frozenset(
+    {
+        "TooManyRequestsException",
+        "ThrottlingException",
+        "Throttling",
+        "InternalErrorException",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+
+
+def error_from_service(name: str, message: str, *, status: int) -> AuthError:
+    """Build the AuthError for a Cognito error answer.
+
+    Args:
+        name: The error name, already stripped of namespace and suffix.
+        message: The server's message, already scrubbed of secrets.
+        status: The HTTP status; 429 and 5xx make the error retryable.
+    """
+    retryable = status == 429 or status >= 500 or name in _TRANSIENT_NAMES
+    cls = _COGNITO_ERRORS.get(name)
+    if cls is not None:
+        return cls(message, retryable=retryable)
+    return AuthError(name, message, retryable=retryable)

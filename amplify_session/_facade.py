@@ -1,0 +1,108 @@
+"""The module-level API over one default SessionManager (Amplify's singleton).
+
+The manager is bound to the running event loop. A host task owns it: when
+the loop shuts down (the end of ``asyncio.run``) the task is cancelled and
+closes the manager's connections, so successive ``asyncio.run()`` calls each
+get a working manager over the same storage and leave nothing unclosed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import anyio
+
+from ._config import AuthConfig
+from ._errors import InvalidConfigurationException
+from ._manager import SessionManager
+from ._models import AuthSession, AuthUser, SignInResult
+from .storage import KeyValueStorage, MemoryStorage
+
+__all__ = [
+    "configure",
+    "fetch_auth_session",
+    "get_current_user",
+    "get_manager",
+    "sign_in",
+    "sign_out",
+]
+
+
+class _Default:
+    """The configured default and the manager bound to the current loop."""
+
+    def __init__(self) -> None:
+        self.config: AuthConfig | None = None
+        self.storage: KeyValueStorage = MemoryStorage()
+        self.manager: SessionManager | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.host: asyncio.Task[None] | None = None
+
+    def release(self) -> None:
+        """Let go of the current manager; its host task closes it."""
+        if self.host is not None and not self.host.done():
+            self.host.cancel()
+        self.manager = self.loop = self.host = None
+
+
+_default = _Default()
+
+
+def configure(config: AuthConfig, *, storage: KeyValueStorage | None = None) -> None:
+    """Set the configuration (and storage) of the module-level API.
+
+    Args:
+        config: Where the pools are and the session policy.
+        storage: Where the session is kept; a new MemoryStorage by default.
+            It outlives event loops, so a session survives ``asyncio.run()``.
+    """
+    _default.release()
+    _default.config = config
+    _default.storage = storage if storage is not None else MemoryStorage()
+
+
+def get_manager() -> SessionManager:
+    """Return the default SessionManager for the running event loop.
+
+    Raises:
+        InvalidConfigurationException: ``configure()`` was not called.
+        RuntimeError: Called outside a running event loop.
+    """
+    if _default.config is None:
+        raise InvalidConfigurationException(
+            "amplify_session is not configured", recovery_suggestion="Call configure() first."
+        )
+    loop = asyncio.get_running_loop()
+    if _default.manager is None or _default.loop is not loop:
+        _default.release()
+        manager = SessionManager(_default.config, storage=_default.storage)
+        _default.manager, _default.loop = manager, loop
+        _default.host = loop.create_task(_host(manager), name="amplify_session-default-manager")
+    return _default.manager
+
+
+async def _host(manager: SessionManager) -> None:
+    async with manager:
+        await anyio.sleep_forever()
+
+
+async def fetch_auth_session(*, force_refresh: bool = False) -> AuthSession:
+    """:meth:`SessionManager.fetch_auth_session` on the default manager."""
+    return await get_manager().fetch_auth_session(force_refresh=force_refresh)
+
+
+async def sign_in(
+    username: str, password: str, *, auth_flow: str = "USER_PASSWORD_AUTH"
+) -> SignInResult:
+    """:meth:`SessionManager.sign_in` on the default manager."""
+    return await get_manager().sign_in(username, password, auth_flow=auth_flow)
+
+
+async def sign_out() -> None:
+    """:meth:`SessionManager.sign_out` on the default manager."""
+    await get_manager().sign_out()
+
+
+async def get_current_user() -> AuthUser:
+    """:meth:`SessionManager.get_current_user` on the default manager."""
+    return await get_manager().get_current_user()

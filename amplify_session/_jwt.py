@@ -1,0 +1,76 @@
+"""Decoding JWTs without verifying them (Amplify's ``decodeJWT``)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+from ._errors import InvalidTokenException
+from ._models import JWT
+
+__all__ = ["MAX_TOKEN_LENGTH", "decode_jwt"]
+
+#: Longest token accepted, checked before any decoding. Cognito id tokens
+#: with many groups and attributes stay far below this.
+MAX_TOKEN_LENGTH = 64 * 1024
+
+# Unpadded base64url, as RFC 7515 requires; a length of 4n+1 is never valid.
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def decode_jwt(token: str) -> JWT:
+    """Decode a compact JWS without checking its signature.
+
+    Args:
+        token: The raw token, three base64url segments joined by dots.
+
+    Returns:
+        The decoded header and payload; ``str()`` of it is ``token``.
+
+    Raises:
+        InvalidTokenException: For anything that is not a well-formed JWT
+            whose header and payload are JSON objects. The message never
+            includes the token itself.
+    """
+    if not isinstance(token, str):
+        raise InvalidTokenException(f"a token must be a str, not {type(token).__name__}")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidTokenException(f"token is longer than {MAX_TOKEN_LENGTH} characters")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidTokenException("token must have three dot-separated parts")
+    header_part, payload_part, signature = parts
+    header = _decode_object(header_part, "header")
+    payload = _decode_object(payload_part, "payload")
+    _b64url_decode(signature, "signature")
+    return JWT(header=header, payload=payload, signature=signature, raw=token)
+
+
+def _decode_object(segment: str, what: str) -> dict[str, Any]:
+    raw = _b64url_decode(segment, what)
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidTokenException(f"token {what} is not valid JSON") from exc
+    if not isinstance(value, dict):
+        raise InvalidTokenException(f"token {what} must be a JSON object")
+    return value
+
+
+def _b64url_decode(segment: str, what: str) -> bytes:
+    if not segment and what != "signature":
+        raise InvalidTokenException(f"token {what} is empty")
+    if len(segment) % 4 == 1 or not _SEGMENT.fullmatch(segment):
+        raise InvalidTokenException(f"token {what} is not base64url")
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidTokenException(f"token {what} is not base64url") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; Python accepts them by default.
+    raise ValueError(name)

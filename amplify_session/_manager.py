@@ -1,0 +1,474 @@
+"""SessionManager: signs a user in, holds the session and keeps it fresh."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Literal, TypeVar
+
+import anyio
+
+from ._cognito import (
+    AuthenticationResult,
+    Challenge,
+    CognitoTransport,
+    IdentityPoolClient,
+    UserPoolClient,
+)
+from ._config import AuthConfig
+from ._errors import (
+    AuthError,
+    InvalidParameterException,
+    InvalidResponseException,
+    InvalidTokenException,
+    NoCredentialsException,
+    NotAuthorizedException,
+    UserAlreadyAuthenticatedException,
+    UserUnAuthenticatedException,
+)
+from ._jwt import decode_jwt
+from ._models import (
+    JWT,
+    AuthSession,
+    AuthUser,
+    AWSCredentials,
+    SignInDetails,
+    SignInNextStep,
+    SignInResult,
+    UserInfo,
+)
+from ._policy import Clock, SystemClock, clock_drift, local_deadline
+from ._token_store import StoredIdentity, TokenSet, TokenStore, expiry_of
+from .storage import KeyValueStorage, MemoryStorage
+
+__all__ = ["SessionManager"]
+
+_log = logging.getLogger("amplify_session")
+_T = TypeVar("_T")
+
+#: Refresh failures after which the refresh token is useless: the session is cleared.
+DEFINITIVE_FAILURES = frozenset(
+    {
+        "NotAuthorizedException",
+        "TokenRevokedException",
+        "UserNotFoundException",
+        "PasswordResetRequiredException",
+        "UserNotConfirmedException",
+        "RefreshTokenReuseException",
+    }
+)
+
+_SUPPORTED_FLOWS = ("USER_PASSWORD_AUTH",)
+_EMPTY_SESSION = AuthSession()
+
+
+class SessionManager:
+    """One user's Cognito session: sign-in, tokens, AWS credentials.
+
+    Use it as an async context manager (``async with SessionManager(cfg) as m``)
+    or call :meth:`aclose` when done: it owns an HTTP connection pool.
+
+    Args:
+        config: Where the pools are and the session policy.
+        storage: Where the session is kept; a new :class:`MemoryStorage` by default.
+        clock: The wall clock (a seam for tests).
+    """
+
+    def __init__(
+        self,
+        config: AuthConfig,
+        *,
+        storage: KeyValueStorage | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._config = config
+        self._storage = storage if storage is not None else MemoryStorage()
+        self._clock = clock if clock is not None else SystemClock()
+        self._store = TokenStore(self._storage, config.user_pool_client_id, config.identity_pool_id)
+        self._transport = CognitoTransport(config)
+        self._user_pool = UserPoolClient(self._transport, config)
+        self._identity_pool = (
+            IdentityPoolClient(self._transport, config) if config.identity_pool_id else None
+        )
+        self._lock = anyio.Lock()
+        self._loaded = False
+        self._tokens: TokenSet | None = None
+        self._identity: StoredIdentity | None = None
+        self._credentials: AWSCredentials | None = None
+        self._credentials_owner: tuple[str, str | None] | None = None
+        self._session = _EMPTY_SESSION
+        self._fresh_until = -math.inf
+
+    def __repr__(self) -> str:
+        state = "signed-in" if self._tokens is not None else "signed-out"
+        return f"SessionManager(client_id={self._config.user_pool_client_id!r}, state={state!r})"
+
+    @property
+    def config(self) -> AuthConfig:
+        """The configuration this manager was built with."""
+        return self._config
+
+    async def __aenter__(self) -> SessionManager:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Release the HTTP connection pool. The stored session is kept."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+            await self._transport.aclose()
+
+    # -- sign-in -----------------------------------------------------------
+
+    async def sign_in(
+        self, username: str, password: str, *, auth_flow: str = "USER_PASSWORD_AUTH"
+    ) -> SignInResult:
+        """Sign a user in.
+
+        Args:
+            username: The username or a sign-in alias (email, phone).
+            password: The user's password; never logged or kept.
+            auth_flow: ``"USER_PASSWORD_AUTH"``.
+
+        Raises:
+            UserAlreadyAuthenticatedException: A user is signed in already.
+            NotAuthorizedException: Wrong password (and other refusals).
+            UserNotFoundException, UserNotConfirmedException: As Cognito says.
+            NetworkError: Cognito could not be reached.
+        """
+        _require_text("username", username)
+        _require_text("password", password)
+        if auth_flow not in _SUPPORTED_FLOWS:
+            raise InvalidParameterException(
+                f"auth_flow must be one of {', '.join(_SUPPORTED_FLOWS)}, not {auth_flow!r}"
+            )
+        async with self._lock:
+            await self._load()
+            if self._tokens is not None:
+                raise UserAlreadyAuthenticatedException(
+                    "a user is already signed in",
+                    recovery_suggestion="Call sign_out() before signing in again.",
+                )
+            answer = await self._user_pool.initiate_auth(
+                auth_flow, username, {"PASSWORD": password}
+            )
+            if isinstance(answer, Challenge):
+                return _challenge_result(answer)
+            details = SignInDetails(login_id=username, auth_flow_type=auth_flow)
+            await self._complete_sign_in(answer, details)
+        return SignInResult(is_signed_in=True, next_step=SignInNextStep(sign_in_step="DONE"))
+
+    async def _complete_sign_in(self, answer: AuthenticationResult, details: SignInDetails) -> None:
+        tokens = self._token_set(
+            answer,
+            username=None,
+            refresh_token=answer.refresh_token,
+            sign_in_details=details,
+            device_key=answer.device_key,
+        )
+        if self._identity is not None and self._identity.kind == "primary":
+            # Another user's identity must not be reused for this one.
+            await self._store.clear_identity()
+            self._identity = None
+        await self._store.save(tokens)
+        self._tokens = tokens
+        self._invalidate(credentials=True)
+
+    async def sign_out(self) -> None:
+        """Forget the signed-in user: tokens, identity id and credentials."""
+        async with self._lock:
+            await self._forget_user()
+
+    # -- the session ---------------------------------------------------------
+
+    async def fetch_auth_session(self, *, force_refresh: bool = False) -> AuthSession:
+        """Return the current session, refreshing what has expired.
+
+        Signed in: tokens, and credentials with the identity id when an
+        Identity Pool is configured. Signed out: guest credentials when
+        ``allow_guest_access`` is set, otherwise an empty session.
+
+        Args:
+            force_refresh: Refresh tokens and credentials even if still valid.
+
+        Raises:
+            NotAuthorizedException: (and the other definitive failures) the
+                refresh token no longer works; the session has been cleared.
+            NetworkError: A refresh was needed and Cognito could not be reached.
+        """
+        if not force_refresh and self._clock.time() < self._fresh_until:
+            return self._session
+        async with self._lock:
+            if not force_refresh and self._clock.time() < self._fresh_until:
+                return self._session
+            await self._load()
+            tokens = await self._current_tokens(force=force_refresh)
+            credentials, identity_id = await self._current_credentials(tokens, force_refresh)
+            self._session = AuthSession(
+                tokens=tokens.to_auth_tokens() if tokens else None,
+                credentials=credentials,
+                identity_id=identity_id,
+                user_sub=tokens.user_sub if tokens else None,
+            )
+            self._fresh_until = self._session_deadline(tokens, credentials)
+            return self._session
+
+    async def get_current_user(self) -> AuthUser:
+        """Return the signed-in user, from the (refreshed if needed) access token.
+
+        Raises:
+            UserUnAuthenticatedException: Nobody is signed in.
+        """
+        tokens = await self._signed_in_tokens()
+        claims = tokens.access_token.payload
+        return AuthUser(
+            username=str(claims.get("username", tokens.username)),
+            user_id=str(claims.get("sub", "")),
+            sign_in_details=tokens.sign_in_details,
+        )
+
+    async def is_authenticated(self) -> bool:
+        """Return whether a user is signed in with a session that still works."""
+        try:
+            session = await self.fetch_auth_session()
+        except AuthError as err:
+            if err.name in DEFINITIVE_FAILURES:
+                return False
+            raise
+        return session.tokens is not None
+
+    async def get_credentials(self) -> AWSCredentials | None:
+        """Return the session's AWS credentials, or None when there are none."""
+        return (await self.fetch_auth_session()).credentials
+
+    async def get_user_info(self) -> UserInfo | None:
+        """Return the id token's profile claims, or None when signed out."""
+        tokens = (await self.fetch_auth_session()).tokens
+        if tokens is None or tokens.id_token is None:
+            return None
+        return UserInfo.from_id_token(tokens.id_token)
+
+    async def with_aws_credentials(
+        self, operation: Callable[[AWSCredentials], Awaitable[_T]]
+    ) -> _T:
+        """Run ``operation`` with the session's current AWS credentials.
+
+        Raises:
+            NoCredentialsException: The session has no credentials.
+        """
+        credentials = await self.get_credentials()
+        if credentials is None:
+            raise NoCredentialsException(
+                "no AWS credentials available",
+                recovery_suggestion="Configure identity_pool_id and sign in "
+                "(or set allow_guest_access).",
+            )
+        return await operation(credentials)
+
+    # -- tokens --------------------------------------------------------------
+
+    async def _load(self) -> None:
+        """Read the stored session once, on first use."""
+        if self._loaded:
+            return
+        try:
+            self._tokens = await self._store.load()
+        except InvalidTokenException as err:
+            _log.warning("the stored session is unreadable (%s); treating it as signed out", err)
+            self._tokens = None
+        self._identity = await self._store.load_identity()
+        self._loaded = True
+
+    async def _signed_in_tokens(self) -> TokenSet:
+        tokens = self._tokens
+        if tokens is None or self._clock.time() >= self._token_deadline(tokens):
+            async with self._lock:
+                await self._load()
+                tokens = await self._current_tokens(force=False)
+        if tokens is None:
+            raise UserUnAuthenticatedException(
+                "no user is signed in", recovery_suggestion="Call sign_in() first."
+            )
+        return tokens
+
+    async def _current_tokens(self, *, force: bool) -> TokenSet | None:
+        tokens = self._tokens
+        if tokens is not None and (force or self._clock.time() >= self._token_deadline(tokens)):
+            tokens = await self._refresh_tokens(tokens)
+        return tokens
+
+    async def _refresh_tokens(self, tokens: TokenSet) -> TokenSet:
+        if tokens.refresh_token is None:
+            await self._forget_user()
+            raise NotAuthorizedException("the session expired and has no refresh token")
+        username = tokens.access_token.payload.get("username")
+        try:
+            answer = await self._user_pool.refresh(
+                tokens.refresh_token,
+                username=username if isinstance(username, str) else tokens.username,
+                device_key=tokens.device_key,
+            )
+        except AuthError as err:
+            if err.name in DEFINITIVE_FAILURES:
+                _log.info("token refresh refused (%s); signing out", err.name)
+                await self._forget_user()
+            raise
+        fresh = self._token_set(
+            answer,
+            username=tokens.username,
+            refresh_token=answer.refresh_token or tokens.refresh_token,
+            sign_in_details=tokens.sign_in_details,
+            device_key=tokens.device_key,
+        )
+        await self._store.save(fresh)
+        self._tokens = fresh
+        self._invalidate(credentials=False)
+        return fresh
+
+    def _token_set(
+        self,
+        answer: AuthenticationResult,
+        *,
+        username: str | None,
+        refresh_token: str | None,
+        sign_in_details: SignInDetails | None,
+        device_key: str | None,
+    ) -> TokenSet:
+        access = _received_jwt(answer.access_token, "access")
+        id_token = _received_jwt(answer.id_token, "id") if answer.id_token else None
+        issued_at = access.payload.get("iat")
+        now = self._clock.time()
+        drift = clock_drift(issued_at, now) if isinstance(issued_at, (int, float)) else 0.0
+        claimed = access.payload.get("username")
+        return TokenSet(
+            username=username or (claimed if isinstance(claimed, str) else "") or "user",
+            access_token=access,
+            id_token=id_token,
+            refresh_token=refresh_token,
+            clock_drift=drift,
+            sign_in_details=sign_in_details,
+            device_key=device_key,
+        )
+
+    async def _forget_user(self) -> None:
+        await self._store.clear()
+        await self._store.clear_identity()
+        self._tokens = None
+        self._identity = None
+        self._loaded = True
+        self._invalidate(credentials=True)
+
+    def _invalidate(self, *, credentials: bool) -> None:
+        self._fresh_until = -math.inf
+        if credentials:
+            self._credentials = None
+            self._credentials_owner = None
+
+    def _token_deadline(self, tokens: TokenSet) -> float:
+        return local_deadline(
+            tokens.server_expiry,
+            drift=tokens.clock_drift,
+            tolerance=self._config.expiry_tolerance,
+        )
+
+    # -- credentials ---------------------------------------------------------
+
+    async def _current_credentials(
+        self, tokens: TokenSet | None, force: bool
+    ) -> tuple[AWSCredentials | None, str | None]:
+        if self._identity_pool is None:
+            return None, None
+        kind: Literal["guest", "primary"]
+        if tokens is not None and tokens.id_token is not None:
+            kind, logins = "primary", {self._config.identity_provider_name: str(tokens.id_token)}
+        elif tokens is None and self._config.allow_guest_access:
+            kind, logins = "guest", {}
+        else:
+            return None, None
+        owner = (kind, tokens.user_sub if tokens else None)
+        cached = self._credentials
+        if (
+            not force
+            and cached is not None
+            and self._credentials_owner == owner
+            and self._identity is not None
+            and self._clock.time() < self._credentials_deadline(cached, tokens)
+        ):
+            return cached, self._identity.identity_id
+        identity = await self._identity_for(kind, logins)
+        try:
+            credentials = await self._identity_pool.get_credentials(identity.identity_id, logins)
+        except AuthError as err:
+            if err.name in ("ResourceNotFoundException", "NotAuthorizedException"):
+                # The identity is gone or no longer ours: ask for a new one next time.
+                await self._store.clear_identity()
+                self._identity = None
+            raise
+        self._credentials, self._credentials_owner = credentials, owner
+        return credentials, identity.identity_id
+
+    async def _identity_for(
+        self, kind: Literal["guest", "primary"], logins: dict[str, str]
+    ) -> StoredIdentity:
+        if self._identity is not None and self._identity.kind == kind:
+            return self._identity
+        assert self._identity_pool is not None
+        identity_id = await self._identity_pool.get_id(logins)
+        self._identity = StoredIdentity(identity_id=identity_id, kind=kind)
+        await self._store.save_identity(self._identity)
+        return self._identity
+
+    def _credentials_deadline(self, credentials: AWSCredentials, tokens: TokenSet | None) -> float:
+        if credentials.expiration is None:
+            return math.inf
+        return local_deadline(
+            credentials.expiration.timestamp(),
+            drift=tokens.clock_drift if tokens else 0.0,
+            tolerance=self._config.expiry_tolerance,
+        )
+
+    def _session_deadline(
+        self, tokens: TokenSet | None, credentials: AWSCredentials | None
+    ) -> float:
+        deadline = math.inf if tokens is None else self._token_deadline(tokens)
+        if credentials is not None:
+            deadline = min(deadline, self._credentials_deadline(credentials, tokens))
+        return deadline
+
+
+def _received_jwt(raw: str, what: str) -> JWT:
+    try:
+        token = decode_jwt(raw)
+        expiry_of(token)
+    except InvalidTokenException as err:
+        raise InvalidResponseException(
+            f"Cognito sent a malformed {what} token: {err.message}"
+        ) from err
+    return token
+
+
+def _require_text(field: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidParameterException(f"{field} must be a non-empty string")
+
+
+_CHALLENGE_STEPS = {
+    "NEW_PASSWORD_REQUIRED": "CONFIRM_SIGN_IN_WITH_NEW_PASSWORD_REQUIRED",
+    "SMS_MFA": "CONFIRM_SIGN_IN_WITH_SMS_CODE",
+    "SOFTWARE_TOKEN_MFA": "CONFIRM_SIGN_IN_WITH_TOTP_CODE",
+    "SELECT_MFA_TYPE": "CONTINUE_SIGN_IN_WITH_MFA_SELECTION",
+    "CUSTOM_CHALLENGE": "CONFIRM_SIGN_IN_WITH_CUSTOM_CHALLENGE",
+}
+
+
+def _challenge_result(challenge: Challenge) -> SignInResult:
+    step = _CHALLENGE_STEPS.get(challenge.name, challenge.name)
+    return SignInResult(is_signed_in=False, next_step=SignInNextStep(sign_in_step=step))

@@ -1,0 +1,163 @@
+"""Immutable values the library hands out. Every secret is redacted in repr."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "AWSCredentials",
+    "AuthSession",
+    "AuthTokens",
+    "AuthUser",
+    "JWT",
+    "SignInDetails",
+    "SignInNextStep",
+    "SignInResult",
+    "UserInfo",
+]
+
+_REDACTED = "'***'"
+
+
+def _redacted(value: object) -> str:
+    return "None" if value is None else _REDACTED
+
+
+@attrs.frozen(kw_only=True)
+class JWT:
+    """A decoded (not verified) JSON Web Token.
+
+    ``str(jwt)`` and ``jwt.to_string()`` give the raw token, as Amplify's
+    ``toString()`` does; ``repr`` shows the claims but never the token.
+    """
+
+    header: Mapping[str, Any]
+    payload: Mapping[str, Any]
+    signature: str = attrs.field(repr=False)
+    raw: str = attrs.field(repr=False)
+
+    def to_string(self) -> str:
+        """Return the raw, encoded token."""
+        return self.raw
+
+    def __str__(self) -> str:
+        return self.raw
+
+
+@attrs.frozen(kw_only=True)
+class AuthTokens:
+    """The User Pool tokens of a signed-in user."""
+
+    access_token: JWT
+    id_token: JWT | None = None
+    refresh_token: str | None = attrs.field(default=None, repr=_redacted)
+
+
+@attrs.frozen(kw_only=True)
+class AWSCredentials:
+    """Identity Pool AWS credentials; ``expiration`` is timezone-aware UTC."""
+
+    access_key_id: str
+    secret_access_key: str = attrs.field(repr=_redacted)
+    session_token: str | None = attrs.field(default=None, repr=_redacted)
+    expiration: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AuthSession:
+    """What ``fetch_auth_session`` returns; every field is None when signed out."""
+
+    tokens: AuthTokens | None = None
+    credentials: AWSCredentials | None = None
+    identity_id: str | None = None
+    user_sub: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SignInDetails:
+    """How the current user signed in."""
+
+    login_id: str
+    auth_flow_type: str
+
+
+@attrs.frozen(kw_only=True)
+class AuthUser:
+    """The signed-in user, from the access token: ``username`` is Cognito's."""
+
+    username: str
+    user_id: str
+    sign_in_details: SignInDetails | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SignInNextStep:
+    """What a sign-in needs next: ``DONE`` or a challenge to answer."""
+
+    sign_in_step: str
+    additional_info: Mapping[str, str] = attrs.field(factory=dict)
+    missing_attributes: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class SignInResult:
+    """The outcome of ``sign_in`` or ``confirm_sign_in``."""
+
+    is_signed_in: bool
+    next_step: SignInNextStep
+
+
+@attrs.frozen(kw_only=True)
+class UserInfo:
+    """Profile claims from the id token, as the Amplify docs' ``getUserInfo``."""
+
+    sub: str
+    email: str | None = None
+    email_verified: bool | None = None
+    name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    groups: tuple[str, ...] = ()
+    custom_attributes: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_id_token(cls, id_token: JWT) -> UserInfo:
+        """Read the profile claims of an id token."""
+        claims = id_token.payload
+        return cls(
+            sub=str(claims.get("sub", "")),
+            email=_optional_str(claims.get("email")),
+            email_verified=_optional_bool(claims.get("email_verified")),
+            name=_optional_str(claims.get("name")),
+            given_name=_optional_str(claims.get("given_name")),
+            family_name=_optional_str(claims.get("family_name")),
+            groups=tuple(str(g) for g in _as_list(claims.get("cognito:groups"))),
+            custom_attributes={
+                key.removeprefix("custom:"): value
+                for key, value in claims.items()
+                if key.startswith("custom:")
+            },
+        )
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _optional_bool(value: object) -> bool | None:
+    # Cognito sends booleans in id tokens as JSON booleans or as "true"/"false".
+    if value is None or isinstance(value, bool):
+        return value
+    return str(value).lower() == "true"
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]

@@ -1,0 +1,220 @@
+"""The session as stored: Amplify's key layout over any KeyValueStorage.
+
+::
+
+    CognitoIdentityServiceProvider.<clientId>.LastAuthUser
+    CognitoIdentityServiceProvider.<clientId>.<username>.{accessToken,idToken,refreshToken,
+                                                        clockDrift,deviceKey,signInDetails}
+    com.amplify.Cognito.<identityPoolId>.identityId     {"id": ..., "type": "guest"|"primary"}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Literal
+
+import attrs
+
+from ._errors import InvalidTokenException
+from ._jwt import decode_jwt
+from ._models import JWT, AuthTokens, SignInDetails
+from .storage import KeyValueStorage, write_items
+
+__all__ = [
+    "StoredIdentity",
+    "TokenSet",
+    "TokenStore",
+    "expiry_of",
+]
+
+_TOKEN_FIELDS = (
+    "accessToken",
+    "idToken",
+    "refreshToken",
+    "clockDrift",
+    "deviceKey",
+    "signInDetails",
+)
+
+
+def expiry_of(token: JWT) -> float:
+    """Return a token's ``exp`` claim (server time), or raise InvalidTokenException."""
+    exp = token.payload.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp):
+        raise InvalidTokenException("token has no numeric 'exp' claim")
+    return float(exp)
+
+
+@attrs.frozen(kw_only=True)
+class TokenSet:
+    """One user's tokens and what goes with them; stored and replaced as a unit."""
+
+    username: str
+    access_token: JWT
+    id_token: JWT | None
+    refresh_token: str | None = attrs.field(repr=lambda v: "None" if v is None else "'***'")
+    clock_drift: float = 0.0
+    sign_in_details: SignInDetails | None = None
+    device_key: str | None = None
+
+    @property
+    def server_expiry(self) -> float:
+        """When the first of the access and id tokens expires, in server time."""
+        expiries = [expiry_of(self.access_token)]
+        if self.id_token is not None:
+            expiries.append(expiry_of(self.id_token))
+        return min(expiries)
+
+    @property
+    def user_sub(self) -> str | None:
+        """The user's ``sub`` claim."""
+        sub = self.access_token.payload.get("sub")
+        return sub if isinstance(sub, str) else None
+
+    def to_auth_tokens(self) -> AuthTokens:
+        """The public view of these tokens."""
+        return AuthTokens(
+            access_token=self.access_token,
+            id_token=self.id_token,
+            refresh_token=self.refresh_token,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class StoredIdentity:
+    """An Identity Pool identity id and whether it is a guest's or a user's."""
+
+    identity_id: str
+    kind: Literal["guest", "primary"]
+
+
+class TokenStore:
+    """Reads and writes sessions in Amplify's layout."""
+
+    def __init__(
+        self, storage: KeyValueStorage, client_id: str, identity_pool_id: str | None
+    ) -> None:
+        self._storage = storage
+        self._prefix = f"CognitoIdentityServiceProvider.{client_id}"
+        self._identity_key = (
+            f"com.amplify.Cognito.{identity_pool_id}.identityId" if identity_pool_id else None
+        )
+
+    def __repr__(self) -> str:
+        return f"TokenStore(prefix={self._prefix!r})"
+
+    @property
+    def _last_user_key(self) -> str:
+        return f"{self._prefix}.LastAuthUser"
+
+    def _user_key(self, username: str, field: str) -> str:
+        return f"{self._prefix}.{username}.{field}"
+
+    async def load(self) -> TokenSet | None:
+        """Return the stored session, or None when nobody is signed in.
+
+        Raises:
+            InvalidTokenException: The stored session does not parse.
+        """
+        username = await self._storage.get_item(self._last_user_key)
+        if not username:
+            return None
+        raw = {f: await self._storage.get_item(self._user_key(username, f)) for f in _TOKEN_FIELDS}
+        if not raw["accessToken"]:
+            return None
+        return TokenSet(
+            username=username,
+            access_token=_stored_jwt(raw["accessToken"]),
+            id_token=_stored_jwt(raw["idToken"]) if raw["idToken"] else None,
+            refresh_token=raw["refreshToken"] or None,
+            clock_drift=_parse_drift(raw["clockDrift"]),
+            sign_in_details=_parse_sign_in_details(raw["signInDetails"]),
+            device_key=raw["deviceKey"] or None,
+        )
+
+    async def save(self, tokens: TokenSet) -> None:
+        """Store ``tokens`` as one unit; LastAuthUser is written last."""
+        values: dict[str, str | None] = {
+            "accessToken": tokens.access_token.to_string(),
+            "idToken": tokens.id_token.to_string() if tokens.id_token else None,
+            "refreshToken": tokens.refresh_token,
+            "clockDrift": str(round(tokens.clock_drift * 1000)),
+            "deviceKey": tokens.device_key,
+            "signInDetails": _dump_sign_in_details(tokens.sign_in_details),
+        }
+        changes = {self._user_key(tokens.username, f): v for f, v in values.items()}
+        changes[self._last_user_key] = tokens.username
+        await write_items(self._storage, changes)
+
+    async def clear(self) -> None:
+        """Forget the signed-in user; LastAuthUser goes first."""
+        username = await self._storage.get_item(self._last_user_key)
+        changes: dict[str, str | None] = {self._last_user_key: None}
+        if username:
+            changes.update({self._user_key(username, f): None for f in _TOKEN_FIELDS})
+        await write_items(self._storage, changes)
+
+    async def load_identity(self) -> StoredIdentity | None:
+        """Return the stored identity id, or None (also when it does not parse)."""
+        if self._identity_key is None:
+            return None
+        raw = await self._storage.get_item(self._identity_key)
+        try:
+            value = json.loads(raw) if raw else None
+        except ValueError:
+            return None
+        if not isinstance(value, dict):
+            return None
+        identity_id, kind = value.get("id"), value.get("type")
+        if not isinstance(identity_id, str) or kind not in ("guest", "primary"):
+            return None
+        return StoredIdentity(identity_id=identity_id, kind=kind)
+
+    async def save_identity(self, identity: StoredIdentity) -> None:
+        """Store the identity id."""
+        if self._identity_key is not None:
+            value = json.dumps({"id": identity.identity_id, "type": identity.kind})
+            await self._storage.set_item(self._identity_key, value)
+
+    async def clear_identity(self) -> None:
+        """Forget the identity id."""
+        if self._identity_key is not None:
+            await self._storage.remove_item(self._identity_key)
+
+
+def _stored_jwt(raw: str) -> JWT:
+    token = decode_jwt(raw)
+    expiry_of(token)
+    return token
+
+
+def _parse_drift(raw: str | None) -> float:
+    if not raw:
+        return 0.0
+    try:
+        millis = int(raw)
+    except ValueError:
+        raise InvalidTokenException("stored clockDrift is not an integer") from None
+    return millis / 1000
+
+
+def _parse_sign_in_details(raw: str | None) -> SignInDetails | None:
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidTokenException("stored signInDetails is not JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidTokenException("stored signInDetails is not a JSON object")
+    return SignInDetails(
+        login_id=str(value.get("loginId", "")),
+        auth_flow_type=str(value.get("authFlowType", "")),
+    )
+
+
+def _dump_sign_in_details(details: SignInDetails | None) -> str | None:
+    if details is None:
+        return None
+    return json.dumps({"loginId": details.login_id, "authFlowType": details.auth_flow_type})

@@ -1,0 +1,295 @@
+"""Test helpers: an embedded Cognito emulator (moto's server, in-process).
+
+Needs the ``emulator`` extra (``pip install amplify-session[emulator]``)::
+
+    with Emulator() as emulator:
+        pool = emulator.provision(token_validity=timedelta(seconds=30))
+        async with SessionManager(pool.config()) as manager:
+            await manager.sign_in(pool.username, pool.password)
+
+moto issues every token with a one-hour lifetime; the emulator makes it honour
+the app client's ``AccessTokenValidity`` / ``IdTokenValidity`` (in any
+``TokenValidityUnits``, and below Cognito's five-minute floor) so refresh can
+be exercised in seconds. Its Identity Pool credentials live 90 seconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+import time
+import urllib.request
+from collections.abc import Sequence
+from datetime import timedelta
+from types import TracebackType
+from typing import Any
+
+import attrs
+
+from ._config import AuthConfig
+
+__all__ = ["EmulatedPool", "Emulator", "FakeClock", "patch_moto_token_lifetimes"]
+
+_ADMIN_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_READABLE_ATTRIBUTES = (
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+    "custom:team",
+)
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+def _client_token_lifetime(pool: Any, client_id: str, token_use: str) -> int | None:
+    client = pool.clients.get(client_id)
+    if client is None:
+        return None
+    settings = client.extended_config
+    prefix = "AccessToken" if token_use == "access" else "IdToken"  # noqa: S105
+    validity = settings.get(f"{prefix}Validity")
+    if validity is None:
+        return None
+    unit = settings.get("TokenValidityUnits", {}).get(prefix, "hours")
+    return int(validity) * _UNIT_SECONDS[unit]
+
+
+@functools.cache
+def patch_moto_token_lifetimes() -> None:
+    """Make moto issue tokens that live as long as the app client says (idempotent)."""
+    from moto.cognitoidp.models import CognitoIdpUserPool
+
+    issue = CognitoIdpUserPool.create_jwt
+
+    def create_jwt(
+        self: Any,
+        client_id: str,
+        username: str,
+        token_use: str,
+        expires_in: int = 60 * 60,
+        extra_data: dict[str, Any] | None = None,
+    ) -> tuple[str, int]:
+        lifetime = _client_token_lifetime(self, client_id, token_use)
+        return issue(self, client_id, username, token_use, lifetime or expires_in, extra_data)
+
+    CognitoIdpUserPool.create_jwt = create_jwt  # type: ignore[method-assign]
+
+
+@attrs.frozen(kw_only=True)
+class EmulatedPool:
+    """A provisioned user pool, app client, identity pool and user."""
+
+    endpoint: str
+    region: str
+    user_pool_id: str
+    client_id: str
+    client_secret: str | None = attrs.field(default=None, repr=False)
+    identity_pool_id: str
+    username: str
+    password: str = attrs.field(repr=False)
+    email: str
+
+    def config(self, **overrides: Any) -> AuthConfig:
+        """An AuthConfig pointing at this pool on the emulator."""
+        fields: dict[str, Any] = {
+            "user_pool_id": self.user_pool_id,
+            "user_pool_client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "identity_pool_id": self.identity_pool_id,
+            "user_pool_endpoint": self.endpoint,
+            "identity_pool_endpoint": self.endpoint,
+        }
+        fields.update(overrides)
+        return AuthConfig(**fields)
+
+
+class Emulator:
+    """moto's server on 127.0.0.1 in a thread of this process.
+
+    Args:
+        port: The TCP port; 0 picks a free one.
+        quiet: Silence the per-request log lines of moto's web server.
+    """
+
+    def __init__(self, *, port: int = 0, quiet: bool = True) -> None:
+        self._port = port
+        self._quiet = quiet
+        self._server: Any = None
+
+    def __repr__(self) -> str:
+        return f"Emulator(url={self.url if self._server else None!r})"
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start the server (and patch moto's token lifetimes)."""
+        from moto.server import ThreadedMotoServer
+
+        patch_moto_token_lifetimes()
+        if self._quiet:
+            # werkzeug logs every request at INFO; keep the demo and test output readable.
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
+        self._server.start()
+
+    def stop(self) -> None:
+        """Stop the server."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, e.g. ``http://127.0.0.1:40123``."""
+        host, port = self._server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def reset(self) -> None:
+        """Forget every pool, user, bucket and table."""
+        # Our own http URL on 127.0.0.1, never a user-supplied scheme.
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+            pass
+
+    def client(self, service: str, region: str = "us-east-1") -> Any:
+        """A boto3 client for administering the emulator (create pools, buckets...)."""
+        import boto3
+
+        return boto3.client(
+            service, region_name=region, endpoint_url=self.url, **_ADMIN_CREDENTIALS
+        )
+
+    def provision(
+        self,
+        *,
+        region: str = "us-east-1",
+        username: str = "alice",
+        password: str | None = None,
+        email: str = "alice@example.com",
+        token_validity: timedelta = timedelta(hours=1),
+        generate_secret: bool = False,
+        allow_guest_access: bool = True,
+        user_attributes: Sequence[tuple[str, str]] = (),
+    ) -> EmulatedPool:
+        """Create a user pool, an app client, an identity pool and a confirmed user.
+
+        Args:
+            token_validity: Lifetime of access and id tokens (seconds allowed).
+            generate_secret: Give the app client a secret.
+            allow_guest_access: Let the identity pool hand out guest credentials.
+            user_attributes: Extra attributes, e.g. ``("custom:team", "blue")``.
+        """
+        idp = self.client("cognito-idp", region)
+        pool_id = idp.create_user_pool(
+            PoolName=f"pool-{secrets.token_hex(4)}",
+            Schema=[{"Name": "team", "AttributeDataType": "String", "Mutable": True}],
+        )["UserPool"]["Id"]
+        seconds = int(token_validity.total_seconds())
+        client = idp.create_user_pool_client(
+            UserPoolId=pool_id,
+            ClientName="app",
+            GenerateSecret=generate_secret,
+            ExplicitAuthFlows=[
+                "ALLOW_USER_SRP_AUTH",
+                "ALLOW_USER_PASSWORD_AUTH",
+                "ALLOW_REFRESH_TOKEN_AUTH",
+            ],
+            AccessTokenValidity=seconds,
+            IdTokenValidity=seconds,
+            TokenValidityUnits={"AccessToken": "seconds", "IdToken": "seconds"},
+            ReadAttributes=list(_READABLE_ATTRIBUTES),
+        )["UserPoolClient"]
+        identity_pool_id = self.client("cognito-identity", region).create_identity_pool(
+            IdentityPoolName=f"identities{secrets.token_hex(4)}",
+            AllowUnauthenticatedIdentities=allow_guest_access,
+            CognitoIdentityProviders=[
+                {
+                    "ProviderName": f"cognito-idp.{region}.amazonaws.com/{pool_id}",
+                    "ClientId": client["ClientId"],
+                }
+            ],
+        )["IdentityPoolId"]
+        pool = EmulatedPool(
+            endpoint=self.url,
+            region=region,
+            user_pool_id=pool_id,
+            client_id=client["ClientId"],
+            client_secret=client.get("ClientSecret"),
+            identity_pool_id=identity_pool_id,
+            username=username,
+            password=password or _strong_password(),
+            email=email,
+        )
+        self.add_user(pool, username, pool.password, email=email, attributes=user_attributes)
+        return pool
+
+    def add_user(
+        self,
+        pool: EmulatedPool,
+        username: str,
+        password: str,
+        *,
+        email: str | None = None,
+        confirmed: bool = True,
+        attributes: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Add a user: confirmed with a permanent password, or signed up unconfirmed."""
+        idp = self.client("cognito-idp", pool.region)
+        attrs_list = [{"Name": k, "Value": v} for k, v in attributes]
+        if email is not None:
+            attrs_list += [
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+            ]
+        if not confirmed:
+            idp.sign_up(
+                ClientId=pool.client_id,
+                Username=username,
+                Password=password,
+                UserAttributes=attrs_list,
+            )
+            return
+        idp.admin_create_user(
+            UserPoolId=pool.user_pool_id,
+            Username=username,
+            UserAttributes=attrs_list,
+            MessageAction="SUPPRESS",
+        )
+        idp.admin_set_user_password(
+            UserPoolId=pool.user_pool_id, Username=username, Password=password, Permanent=True
+        )
+
+
+def _strong_password() -> str:
+    # Meets Cognito's default policy: upper, lower, digit, symbol, length >= 8.
+    return f"Pw-{secrets.token_urlsafe(12)}-9a"
+
+
+class FakeClock:
+    """A wall clock that moves only when told; pass it as ``SessionManager(clock=...)``."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else start
+
+    def __repr__(self) -> str:
+        return f"FakeClock(now={self._now})"
+
+    def time(self) -> float:
+        """Return the fake current time."""
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by ``seconds``."""
+        self._now += seconds

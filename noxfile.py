@@ -1,0 +1,45 @@
+"""Developer tasks: `nox -s tests`, `lint`, `typecheck`, `demo`, `bench`."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite, against real servers on 127.0.0.1."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint rules and formatting."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install("-e", ".[lint]")
+    session.run("mypy", "--strict", "amplify_session")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The quick-start demo against the embedded emulator."""
+    session.install("-e", ".[aiobotocore,emulator]")
+    session.run("python", "examples/quickstart.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against peers measured in the same run; writes benchmarks/results.json."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from amplify_session.testing import EmulatedPool, Emulator
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    # aiohttp and aiobotocore run on asyncio only.
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with Emulator() as running:
+        yield running
+
+
+@pytest.fixture
+def pool(emulator: Emulator) -> EmulatedPool:
+    """A fresh pool, client, identity pool and user; tokens live an hour."""
+    emulator.reset()
+    return emulator.provision(user_attributes=[("custom:team", "blue"), ("name", "Alice Smith")])
+
+
+@pytest.fixture
+def secret_pool(emulator: Emulator) -> EmulatedPool:
+    """Like ``pool`` but the app client has a secret (moto checks SECRET_HASH on refresh)."""
+    emulator.reset()
+    return emulator.provision(generate_secret=True)
+
+
+@pytest.fixture
+def short_pool(emulator: Emulator) -> EmulatedPool:
+    """Tokens that really expire after two seconds."""
+    emulator.reset()
+    return emulator.provision(token_validity=timedelta(seconds=2))

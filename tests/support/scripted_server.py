@@ -1,0 +1,71 @@
+"""A Cognito stand-in on 127.0.0.1 that answers from a script, to test the transport.
+
+Each request takes the next step of the script; when the script runs out the
+last step repeats. A step is an HTTP answer, or a fault: ``"reset"`` drops the
+connection, ``"stall"`` never answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+
+@attrs.frozen
+class Answer:
+    status: int = 200
+    body: Any = attrs.field(factory=dict)
+    headers: dict[str, str] = attrs.field(factory=dict)
+
+
+Step = Answer | str
+
+
+@attrs.define
+class ScriptedServer:
+    script: list[Step]
+    url: str = ""
+    requests: list[dict[str, Any]] = attrs.field(factory=list)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(
+            {"target": request.headers.get("X-Amz-Target"), "body": await request.json()}
+        )
+        step = self.script[min(len(self.requests), len(self.script)) - 1]
+        if step == "reset":
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
+        if step == "stall":
+            await asyncio.sleep(3600)
+        assert isinstance(step, Answer)
+        text = step.body if isinstance(step.body, str) else json.dumps(step.body)
+        return web.Response(
+            status=step.status,
+            text=text,
+            headers=step.headers,
+            content_type="application/x-amz-json-1.1",
+        )
+
+
+@asynccontextmanager
+async def scripted_server(*script: Step) -> AsyncIterator[ScriptedServer]:
+    server = ScriptedServer(list(script))
+    app = web.Application()
+    app.router.add_post("/", server.handle)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    server.url = f"http://127.0.0.1:{port}/"
+    try:
+        yield server
+    finally:
+        await runner.cleanup()

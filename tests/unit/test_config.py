@@ -1,0 +1,106 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from amplify_session import AuthConfig, InvalidConfigurationException, RetryPolicy
+
+POOL = "us-east-1_AbC123xyz"
+IDENTITY_POOL = "us-east-1:4a7d0f6e-1b2c-4d5e-8f90-123456789abc"
+
+
+def test_region_is_derived_from_the_pool_id() -> None:
+    config = AuthConfig(user_pool_id="eu-west-2_Zz9", user_pool_client_id="client")
+    assert config.region == "eu-west-2"
+    assert config.user_pool_url == "https://cognito-idp.eu-west-2.amazonaws.com/"
+    assert config.identity_pool_url == "https://cognito-identity.eu-west-2.amazonaws.com/"
+    assert config.identity_provider_name == "cognito-idp.eu-west-2.amazonaws.com/eu-west-2_Zz9"
+
+
+def test_endpoint_overrides_win() -> None:
+    config = AuthConfig(
+        user_pool_id=POOL,
+        user_pool_client_id="c",
+        user_pool_endpoint="http://127.0.0.1:5000",
+        identity_pool_endpoint="http://127.0.0.1:5001/",
+    )
+    assert config.user_pool_url == "http://127.0.0.1:5000"
+    assert config.identity_pool_url == "http://127.0.0.1:5001/"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"user_pool_id": "nope"}, "user_pool_id"),
+        ({"user_pool_id": "us-east-1-AbC"}, "user_pool_id"),
+        ({"user_pool_id": 42}, "user_pool_id"),
+        ({"user_pool_client_id": ""}, "user_pool_client_id"),
+        ({"user_pool_client_id": "   "}, "user_pool_client_id"),
+        ({"region": "eu-west-1"}, "region"),
+        ({"region": "Mars"}, "region"),
+        ({"identity_pool_id": "us-east-1-abc"}, "identity_pool_id"),
+        ({"identity_pool_id": "eu-west-1:4a7d0f6e-1b2c"}, "identity_pool_id"),
+        ({"user_pool_endpoint": "ftp://x"}, "user_pool_endpoint"),
+        ({"identity_pool_endpoint": "localhost:5000"}, "identity_pool_endpoint"),
+        ({"refresh_window": -1}, "refresh_window"),
+        ({"expiry_tolerance": float("nan")}, "expiry_tolerance"),
+        ({"request_timeout": 0}, "request_timeout"),
+        ({"client_secret": ""}, "client_secret"),
+    ],
+)
+def test_invalid_fields_are_named(fields: dict[str, object], field: str) -> None:
+    values: dict[str, object] = {"user_pool_id": POOL, "user_pool_client_id": "client"}
+    values.update(fields)
+    with pytest.raises(InvalidConfigurationException, match=rf"AuthConfig\.{field}\b"):
+        AuthConfig(**values)  # type: ignore[arg-type]
+
+
+def test_retry_policy_is_validated() -> None:
+    with pytest.raises(InvalidConfigurationException, match="attempts"):
+        RetryPolicy(attempts=0)
+    with pytest.raises(InvalidConfigurationException, match="timeout"):
+        RetryPolicy(timeout=-1)
+
+
+def test_client_secret_is_redacted() -> None:
+    config = AuthConfig(user_pool_id=POOL, user_pool_client_id="c", client_secret="s3cr3t-value")
+    assert "s3cr3t-value" not in repr(config)
+    assert "s3cr3t-value" not in str(config)
+
+
+OUTPUTS = {
+    "version": "1.3",
+    "auth": {
+        "aws_region": "us-east-1",
+        "user_pool_id": POOL,
+        "user_pool_client_id": "client123",
+        "identity_pool_id": IDENTITY_POOL,
+        "unauthenticated_identities_enabled": True,
+        "mfa_configuration": "NONE",
+    },
+}
+
+
+def test_from_amplify_outputs_dict_and_file(tmp_path: Path) -> None:
+    from_dict = AuthConfig.from_amplify_outputs(OUTPUTS, expiry_tolerance=1.0)
+    assert from_dict.user_pool_client_id == "client123"
+    assert from_dict.identity_pool_id == IDENTITY_POOL
+    assert from_dict.allow_guest_access is True
+    assert from_dict.expiry_tolerance == 1.0
+    path = tmp_path / "amplify_outputs.json"
+    path.write_text(json.dumps(OUTPUTS))
+    assert AuthConfig.from_amplify_outputs(path) == AuthConfig.from_amplify_outputs(OUTPUTS)
+    assert AuthConfig.from_amplify_outputs(str(path)).region == "us-east-1"
+
+
+def test_from_amplify_outputs_errors(tmp_path: Path) -> None:
+    with pytest.raises(InvalidConfigurationException, match="no 'auth'"):
+        AuthConfig.from_amplify_outputs({"version": "1"})
+    with pytest.raises(InvalidConfigurationException, match="user_pool_client_id"):
+        AuthConfig.from_amplify_outputs({"auth": {"user_pool_id": POOL}})
+    with pytest.raises(InvalidConfigurationException, match="cannot read"):
+        AuthConfig.from_amplify_outputs(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(InvalidConfigurationException, match="not valid JSON"):
+        AuthConfig.from_amplify_outputs(bad)

@@ -1,0 +1,122 @@
+import pytest
+
+from amplify_session import InvalidTokenException, MemoryStorage, SignInDetails, decode_jwt
+from amplify_session._token_store import StoredIdentity, TokenSet, TokenStore
+from amplify_session.storage import BatchKeyValueStorage, KeyValueStorage
+from tests.support.tokens import make_jwt
+
+pytestmark = pytest.mark.anyio
+PREFIX = "CognitoIdentityServiceProvider.client1"
+
+
+class RecordingStorage:
+    """A plain (non-batch) storage that records the order of writes."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, str] = {}
+        self.log: list[str] = []
+
+    async def get_item(self, key: str) -> str | None:
+        return self.items.get(key)
+
+    async def set_item(self, key: str, value: str) -> None:
+        self.log.append(f"set {key}")
+        self.items[key] = value
+
+    async def remove_item(self, key: str) -> None:
+        self.log.append(f"remove {key}")
+        self.items.pop(key, None)
+
+    async def clear(self) -> None:
+        self.items.clear()
+
+
+def _tokens() -> TokenSet:
+    return TokenSet(
+        username="alice",
+        access_token=decode_jwt(make_jwt()),
+        id_token=decode_jwt(make_jwt({"token_use": "id"})),
+        refresh_token="refresh-1",
+        clock_drift=-1.25,
+        sign_in_details=SignInDetails(login_id="a@example.com", auth_flow_type="USER_SRP_AUTH"),
+        device_key="us-east-1_device",
+    )
+
+
+async def test_round_trip_in_amplify_layout() -> None:
+    storage = MemoryStorage()
+    store = TokenStore(storage, "client1", "us-east-1:abc")
+    tokens = _tokens()
+    await store.save(tokens)
+    assert await storage.get_item(f"{PREFIX}.LastAuthUser") == "alice"
+    assert await storage.get_item(f"{PREFIX}.alice.accessToken") == str(tokens.access_token)
+    assert await storage.get_item(f"{PREFIX}.alice.refreshToken") == "refresh-1"
+    assert await storage.get_item(f"{PREFIX}.alice.clockDrift") == "-1250"
+    assert await store.load() == tokens
+    await store.clear()
+    assert await store.load() is None
+    assert await storage.get_item(f"{PREFIX}.alice.accessToken") is None
+
+
+async def test_storage_protocols() -> None:
+    assert isinstance(MemoryStorage(), BatchKeyValueStorage)
+    assert isinstance(RecordingStorage(), KeyValueStorage)
+    assert not isinstance(RecordingStorage(), BatchKeyValueStorage)
+
+
+async def test_in_order_fallback_writes_last_auth_user_last_and_clears_it_first() -> None:
+    storage = RecordingStorage()
+    store = TokenStore(storage, "client1", None)
+    await store.save(_tokens())
+    assert storage.log[-1] == f"set {PREFIX}.LastAuthUser"
+    storage.log.clear()
+    await store.clear()
+    assert storage.log[0] == f"remove {PREFIX}.LastAuthUser"
+    assert storage.items == {}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("accessToken", "garbage"),
+        ("idToken", "a.b.c"),
+        ("clockDrift", "soon"),
+        ("signInDetails", "{bad"),
+        ("signInDetails", "[1]"),
+    ],
+)
+async def test_corrupt_stored_fields_raise_invalid_token(field: str, value: str) -> None:
+    storage = MemoryStorage()
+    store = TokenStore(storage, "client1", None)
+    await store.save(_tokens())
+    await storage.set_item(f"{PREFIX}.alice.{field}", value)
+    with pytest.raises(InvalidTokenException):
+        await store.load()
+
+
+async def test_access_token_without_exp_is_corrupt() -> None:
+    storage = MemoryStorage()
+    store = TokenStore(storage, "client1", None)
+    await store.save(_tokens())
+    await storage.set_item(f"{PREFIX}.alice.accessToken", make_jwt({"exp": "later"}))
+    with pytest.raises(InvalidTokenException, match="exp"):
+        await store.load()
+
+
+@pytest.mark.parametrize(
+    "raw", ["not json", "[]", '{"id": 5, "type": "guest"}', '{"id": "x", "type": "admin"}']
+)
+async def test_unreadable_identity_is_ignored(raw: str) -> None:
+    storage = MemoryStorage()
+    store = TokenStore(storage, "client1", "us-east-1:abc")
+    await storage.set_item("com.amplify.Cognito.us-east-1:abc.identityId", raw)
+    assert await store.load_identity() is None
+
+
+async def test_identity_round_trip() -> None:
+    store = TokenStore(MemoryStorage(), "client1", "us-east-1:abc")
+    identity = StoredIdentity(identity_id="us-east-1:id", kind="primary")
+    await store.save_identity(identity)
+    assert await store.load_identity() == identity
+    await store.clear_identity()
+    assert await store.load_identity() is None
