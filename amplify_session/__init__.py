@@ -31,6 +31,7 @@ from ._errors import (
 )
 from ._facade import (
     configure,
+    confirm_sign_in,
     fetch_auth_session,
     get_current_user,
     get_manager,
@@ -48,6 +49,7 @@ from ._models import (
     SignInDetails,
     SignInNextStep,
     SignInResult,
+    SignOutResult,
     UserInfo,
 )
 from .storage import KeyValueStorage, MemoryStorage
@@ -82,6 +84,7 @@ __all__ = [
     "SignInDetails",
     "SignInNextStep",
     "SignInResult",
+    "SignOutResult",
     "TokenRevokedException",
     "TooManyRequestsException",
     "UserAlreadyAuthenticatedException",
@@ -90,6 +93,7 @@ __all__ = [
     "UserNotFoundException",
     "UserUnAuthenticatedException",
     "configure",
+    "confirm_sign_in",
     "decode_jwt",
     "fetch_auth_session",
     "get_current_user",

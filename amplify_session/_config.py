@@ -109,6 +109,9 @@ class AuthConfig:
     expiry_tolerance: float = attrs.field(default=5.0, validator=_check_non_negative)
     request_timeout: float = attrs.field(default=10.0, validator=_check_positive)
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+    #: True: GetTokensFromRefreshToken; False: REFRESH_TOKEN_AUTH; None: decide from
+    #: the server's answers (see the README's "Token refresh").
+    refresh_token_rotation: bool | None = None
 
     def __attrs_post_init__(self) -> None:
         pool_region = self.user_pool_id.split("_", 1)[0]

@@ -9,16 +9,18 @@ get a working manager over the same storage and leave nothing unclosed.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import anyio
 
 from ._config import AuthConfig
 from ._errors import InvalidConfigurationException
 from ._manager import SessionManager
-from ._models import AuthSession, AuthUser, SignInResult
+from ._models import AuthSession, AuthUser, SignInResult, SignOutResult
 from .storage import KeyValueStorage, MemoryStorage
 
 __all__ = [
+    "confirm_sign_in",
     "configure",
     "fetch_auth_session",
     "get_current_user",
@@ -92,15 +94,22 @@ async def fetch_auth_session(*, force_refresh: bool = False) -> AuthSession:
 
 
 async def sign_in(
-    username: str, password: str, *, auth_flow: str = "USER_PASSWORD_AUTH"
+    username: str, password: str, *, auth_flow: str = "USER_SRP_AUTH"
 ) -> SignInResult:
     """:meth:`SessionManager.sign_in` on the default manager."""
     return await get_manager().sign_in(username, password, auth_flow=auth_flow)
 
 
-async def sign_out() -> None:
+async def confirm_sign_in(
+    challenge_response: str, *, user_attributes: Mapping[str, str] | None = None
+) -> SignInResult:
+    """:meth:`SessionManager.confirm_sign_in` on the default manager."""
+    return await get_manager().confirm_sign_in(challenge_response, user_attributes=user_attributes)
+
+
+async def sign_out(*, global_sign_out: bool = False) -> SignOutResult:
     """:meth:`SessionManager.sign_out` on the default manager."""
-    await get_manager().sign_out()
+    return await get_manager().sign_out(global_sign_out=global_sign_out)
 
 
 async def get_current_user() -> AuthUser:

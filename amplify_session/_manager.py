@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Literal, TypeVar
 
@@ -12,7 +12,6 @@ import anyio
 
 from ._cognito import (
     AuthenticationResult,
-    Challenge,
     CognitoTransport,
     IdentityPoolClient,
     UserPoolClient,
@@ -37,9 +36,12 @@ from ._models import (
     SignInDetails,
     SignInNextStep,
     SignInResult,
+    SignOutResult,
     UserInfo,
 )
 from ._policy import Clock, SystemClock, clock_drift, local_deadline
+from ._refresh import TokenRefresher
+from ._sign_in import SUPPORTED_FLOWS, PendingChallenge, SignInFlow, next_step_for
 from ._token_store import StoredIdentity, TokenSet, TokenStore, expiry_of
 from .storage import KeyValueStorage, MemoryStorage
 
@@ -60,7 +62,6 @@ DEFINITIVE_FAILURES = frozenset(
     }
 )
 
-_SUPPORTED_FLOWS = ("USER_PASSWORD_AUTH",)
 _EMPTY_SESSION = AuthSession()
 
 
@@ -92,6 +93,9 @@ class SessionManager:
         self._identity_pool = (
             IdentityPoolClient(self._transport, config) if config.identity_pool_id else None
         )
+        self._sign_in_flow = SignInFlow(self._user_pool, config)
+        self._refresher = TokenRefresher(self._user_pool, config.refresh_token_rotation)
+        self._pending: PendingChallenge | None = None
         self._lock = anyio.Lock()
         self._loaded = False
         self._tokens: TokenSet | None = None
@@ -129,14 +133,18 @@ class SessionManager:
     # -- sign-in -----------------------------------------------------------
 
     async def sign_in(
-        self, username: str, password: str, *, auth_flow: str = "USER_PASSWORD_AUTH"
+        self, username: str, password: str, *, auth_flow: str = "USER_SRP_AUTH"
     ) -> SignInResult:
         """Sign a user in.
 
         Args:
             username: The username or a sign-in alias (email, phone).
             password: The user's password; never logged or kept.
-            auth_flow: ``"USER_PASSWORD_AUTH"``.
+            auth_flow: ``"USER_SRP_AUTH"`` (the password never leaves this
+                process) or ``"USER_PASSWORD_AUTH"``.
+
+        Returns:
+            Signed in, or the challenge to answer with :meth:`confirm_sign_in`.
 
         Raises:
             UserAlreadyAuthenticatedException: A user is signed in already.
@@ -146,9 +154,9 @@ class SessionManager:
         """
         _require_text("username", username)
         _require_text("password", password)
-        if auth_flow not in _SUPPORTED_FLOWS:
+        if auth_flow not in SUPPORTED_FLOWS:
             raise InvalidParameterException(
-                f"auth_flow must be one of {', '.join(_SUPPORTED_FLOWS)}, not {auth_flow!r}"
+                f"auth_flow must be one of {', '.join(SUPPORTED_FLOWS)}, not {auth_flow!r}"
             )
         async with self._lock:
             await self._load()
@@ -157,22 +165,60 @@ class SessionManager:
                     "a user is already signed in",
                     recovery_suggestion="Call sign_out() before signing in again.",
                 )
-            answer = await self._user_pool.initiate_auth(
-                auth_flow, username, {"PASSWORD": password}
-            )
-            if isinstance(answer, Challenge):
-                return _challenge_result(answer)
-            details = SignInDetails(login_id=username, auth_flow_type=auth_flow)
-            await self._complete_sign_in(answer, details)
-        return SignInResult(is_signed_in=True, next_step=SignInNextStep(sign_in_step="DONE"))
+            self._pending = None
+            outcome = await self._sign_in_flow.start(username, password, auth_flow)
+            return await self._settle(outcome, login_id=username, auth_flow=auth_flow)
 
-    async def _complete_sign_in(self, answer: AuthenticationResult, details: SignInDetails) -> None:
+    async def confirm_sign_in(
+        self, challenge_response: str, *, user_attributes: Mapping[str, str] | None = None
+    ) -> SignInResult:
+        """Answer the challenge a sign-in returned (MFA code, new password...).
+
+        Args:
+            challenge_response: The code, the new password, or for
+                ``CONTINUE_SIGN_IN_WITH_MFA_SELECTION`` the MFA type
+                (``"SMS"``/``"TOTP"`` or Cognito's names).
+            user_attributes: Required attributes for a new password.
+
+        Raises:
+            InvalidParameterException: No sign-in waits for an answer, or
+                required attributes are missing.
+            CodeMismatchException: A wrong code; the challenge stays open.
+            NotAuthorizedException: The challenge expired; sign in again.
+        """
+        _require_text("challenge_response", challenge_response)
+        async with self._lock:
+            pending = self._pending
+            if pending is None:
+                raise InvalidParameterException(
+                    "no sign-in is waiting for a challenge response",
+                    recovery_suggestion="Call sign_in() first.",
+                )
+            try:
+                outcome = await self._sign_in_flow.answer(
+                    pending, challenge_response, user_attributes or {}
+                )
+            except NotAuthorizedException:
+                self._pending = None  # the challenge session is gone
+                raise
+            return await self._settle(
+                outcome, login_id=pending.login_id, auth_flow=pending.auth_flow
+            )
+
+    async def _settle(
+        self, outcome: AuthenticationResult | PendingChallenge, *, login_id: str, auth_flow: str
+    ) -> SignInResult:
+        if isinstance(outcome, PendingChallenge):
+            self._pending = outcome
+            return SignInResult(is_signed_in=False, next_step=next_step_for(outcome.challenge))
+        self._pending = None
+        details = SignInDetails(login_id=login_id, auth_flow_type=auth_flow)
         tokens = self._token_set(
-            answer,
+            outcome,
             username=None,
-            refresh_token=answer.refresh_token,
+            refresh_token=outcome.refresh_token,
             sign_in_details=details,
-            device_key=answer.device_key,
+            device=(outcome.device_key, outcome.device_group_key),
         )
         if self._identity is not None and self._identity.kind == "primary":
             # Another user's identity must not be reused for this one.
@@ -181,11 +227,38 @@ class SessionManager:
         await self._store.save(tokens)
         self._tokens = tokens
         self._invalidate(credentials=True)
+        return SignInResult(is_signed_in=True, next_step=SignInNextStep(sign_in_step="DONE"))
 
-    async def sign_out(self) -> None:
-        """Forget the signed-in user: tokens, identity id and credentials."""
+    async def sign_out(self, *, global_sign_out: bool = False) -> SignOutResult:
+        """Sign the user out: revoke the refresh token, then forget everything locally.
+
+        The local session (memory and storage) is cleared first and whatever
+        happens next; a failure to reach Cognito is reported in the result
+        and logged, never raised over the cleared state.
+
+        Args:
+            global_sign_out: Sign out every device of the user (GlobalSignOut)
+                instead of revoking only this session's refresh token.
+        """
         async with self._lock:
+            await self._load()
+            tokens = self._tokens
             await self._forget_user()
+        if tokens is None:
+            return SignOutResult(revoked=False)
+        try:
+            with anyio.CancelScope(shield=True):
+                await self._revoke(tokens, global_sign_out=global_sign_out)
+        except AuthError as err:
+            _log.warning("signed out locally; Cognito was not told (%s)", err.name)
+            return SignOutResult(revoked=False, error=err)
+        return SignOutResult(revoked=True)
+
+    async def _revoke(self, tokens: TokenSet, *, global_sign_out: bool) -> None:
+        if global_sign_out:
+            await self._user_pool.global_sign_out(tokens.access_token.to_string())
+        elif tokens.refresh_token is not None:
+            await self._user_pool.revoke_token(tokens.refresh_token)
 
     # -- the session ---------------------------------------------------------
 
@@ -311,7 +384,7 @@ class SessionManager:
             raise NotAuthorizedException("the session expired and has no refresh token")
         username = tokens.access_token.payload.get("username")
         try:
-            answer = await self._user_pool.refresh(
+            answer = await self._refresher.refresh(
                 tokens.refresh_token,
                 username=username if isinstance(username, str) else tokens.username,
                 device_key=tokens.device_key,
@@ -326,7 +399,7 @@ class SessionManager:
             username=tokens.username,
             refresh_token=answer.refresh_token or tokens.refresh_token,
             sign_in_details=tokens.sign_in_details,
-            device_key=tokens.device_key,
+            device=(tokens.device_key, tokens.device_group_key),
         )
         await self._store.save(fresh)
         self._tokens = fresh
@@ -340,7 +413,7 @@ class SessionManager:
         username: str | None,
         refresh_token: str | None,
         sign_in_details: SignInDetails | None,
-        device_key: str | None,
+        device: tuple[str | None, str | None],
     ) -> TokenSet:
         access = _received_jwt(answer.access_token, "access")
         id_token = _received_jwt(answer.id_token, "id") if answer.id_token else None
@@ -355,7 +428,8 @@ class SessionManager:
             refresh_token=refresh_token,
             clock_drift=drift,
             sign_in_details=sign_in_details,
-            device_key=device_key,
+            device_key=device[0],
+            device_group_key=device[1],
         )
 
     async def _forget_user(self) -> None:
@@ -458,17 +532,3 @@ def _received_jwt(raw: str, what: str) -> JWT:
 def _require_text(field: str, value: object) -> None:
     if not isinstance(value, str) or not value:
         raise InvalidParameterException(f"{field} must be a non-empty string")
-
-
-_CHALLENGE_STEPS = {
-    "NEW_PASSWORD_REQUIRED": "CONFIRM_SIGN_IN_WITH_NEW_PASSWORD_REQUIRED",
-    "SMS_MFA": "CONFIRM_SIGN_IN_WITH_SMS_CODE",
-    "SOFTWARE_TOKEN_MFA": "CONFIRM_SIGN_IN_WITH_TOTP_CODE",
-    "SELECT_MFA_TYPE": "CONTINUE_SIGN_IN_WITH_MFA_SELECTION",
-    "CUSTOM_CHALLENGE": "CONFIRM_SIGN_IN_WITH_CUSTOM_CHALLENGE",
-}
-
-
-def _challenge_result(challenge: Challenge) -> SignInResult:
-    step = _CHALLENGE_STEPS.get(challenge.name, challenge.name)
-    return SignInResult(is_signed_in=False, next_step=SignInNextStep(sign_in_step=step))

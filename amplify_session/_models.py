@@ -17,6 +17,7 @@ __all__ = [
     "SignInDetails",
     "SignInNextStep",
     "SignInResult",
+    "SignOutResult",
     "UserInfo",
 ]
 
@@ -101,6 +102,7 @@ class SignInNextStep:
     sign_in_step: str
     additional_info: Mapping[str, str] = attrs.field(factory=dict)
     missing_attributes: tuple[str, ...] = ()
+    allowed_mfa_types: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -109,6 +111,19 @@ class SignInResult:
 
     is_signed_in: bool
     next_step: SignInNextStep
+
+
+@attrs.frozen(kw_only=True)
+class SignOutResult:
+    """The outcome of ``sign_out``: the local session is always gone.
+
+    Attributes:
+        revoked: Cognito confirmed the revocation (or the global sign-out).
+        error: Why Cognito could not be told, when it could not.
+    """
+
+    revoked: bool
+    error: Exception | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -34,6 +34,7 @@ _TOKEN_FIELDS = (
     "refreshToken",
     "clockDrift",
     "deviceKey",
+    "deviceGroupKey",
     "signInDetails",
 )
 
@@ -57,6 +58,7 @@ class TokenSet:
     clock_drift: float = 0.0
     sign_in_details: SignInDetails | None = None
     device_key: str | None = None
+    device_group_key: str | None = None
 
     @property
     def server_expiry(self) -> float:
@@ -131,6 +133,7 @@ class TokenStore:
             clock_drift=_parse_drift(raw["clockDrift"]),
             sign_in_details=_parse_sign_in_details(raw["signInDetails"]),
             device_key=raw["deviceKey"] or None,
+            device_group_key=raw["deviceGroupKey"] or None,
         )
 
     async def save(self, tokens: TokenSet) -> None:
@@ -141,6 +144,7 @@ class TokenStore:
             "refreshToken": tokens.refresh_token,
             "clockDrift": str(round(tokens.clock_drift * 1000)),
             "deviceKey": tokens.device_key,
+            "deviceGroupKey": tokens.device_group_key,
             "signInDetails": _dump_sign_in_details(tokens.sign_in_details),
         }
         changes = {self._user_key(tokens.username, f): v for f, v in values.items()}

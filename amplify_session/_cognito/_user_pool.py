@@ -35,6 +35,7 @@ class AuthenticationResult:
     id_token: str | None = attrs.field(default=None, repr=_redacted)
     refresh_token: str | None = attrs.field(default=None, repr=_redacted)
     device_key: str | None = None
+    device_group_key: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -70,6 +71,9 @@ def parse_auth_answer(body: Mapping[str, Any]) -> AuthenticationResult | Challen
             id_token=_optional_str(result, "IdToken"),
             refresh_token=_optional_str(result, "RefreshToken"),
             device_key=_optional_str(device, "DeviceKey") if isinstance(device, Mapping) else None,
+            device_group_key=(
+                _optional_str(device, "DeviceGroupKey") if isinstance(device, Mapping) else None
+            ),
         )
     name = body.get("ChallengeName")
     if not isinstance(name, str) or not name:
@@ -136,10 +140,29 @@ class UserPoolClient:
         )
         return parse_auth_answer(body)
 
-    async def refresh(
+    async def respond_to_auth_challenge(
+        self, challenge: Challenge, username: str, responses: Mapping[str, str]
+    ) -> AuthenticationResult | Challenge:
+        """Answer ``challenge`` for ``username`` (Cognito's, from the challenge)."""
+        challenge_responses = {"USERNAME": username, **responses}
+        secrets = self._with_secret_hash(challenge_responses, username)
+        payload: dict[str, Any] = {
+            "ChallengeName": challenge.name,
+            "ClientId": self._config.user_pool_client_id,
+            "ChallengeResponses": challenge_responses,
+        }
+        if challenge.session is not None:
+            payload["Session"] = challenge.session
+            secrets.append(challenge.session)
+        body = await self._transport.call(
+            Service.USER_POOL, "RespondToAuthChallenge", payload, secrets=secrets
+        )
+        return parse_auth_answer(body)
+
+    async def refresh_token_auth(
         self, refresh_token: str, *, username: str, device_key: str | None
     ) -> AuthenticationResult:
-        """Trade a refresh token for new tokens (REFRESH_TOKEN_AUTH).
+        """Trade a refresh token for new tokens with InitiateAuth REFRESH_TOKEN_AUTH.
 
         Args:
             refresh_token: The stored refresh token.
@@ -161,7 +184,57 @@ class UserPoolClient:
             },
             secrets=secrets,
         )
-        answer = parse_auth_answer(body)
-        if isinstance(answer, Challenge):
-            raise InvalidResponseException(f"token refresh answered a {answer.name} challenge")
-        return answer
+        return _tokens_only(parse_auth_answer(body), "REFRESH_TOKEN_AUTH")
+
+    async def get_tokens_from_refresh_token(
+        self, refresh_token: str, *, device_key: str | None
+    ) -> AuthenticationResult:
+        """Trade a refresh token for new tokens with GetTokensFromRefreshToken.
+
+        Where the app client rotates refresh tokens the answer carries a new
+        refresh token, and the one sent stops working.
+        """
+        payload = self._client_payload({"RefreshToken": refresh_token})
+        if device_key:
+            payload["DeviceKey"] = device_key
+        body = await self._transport.call(
+            Service.USER_POOL,
+            "GetTokensFromRefreshToken",
+            payload,
+            secrets=self._secrets_of(refresh_token),
+        )
+        return _tokens_only(parse_auth_answer(body), "GetTokensFromRefreshToken")
+
+    async def revoke_token(self, refresh_token: str) -> None:
+        """Revoke a refresh token and the access tokens issued from it."""
+        await self._transport.call(
+            Service.USER_POOL,
+            "RevokeToken",
+            self._client_payload({"Token": refresh_token}),
+            secrets=self._secrets_of(refresh_token),
+        )
+
+    async def global_sign_out(self, access_token: str) -> None:
+        """Sign the user out of every device: all their refresh tokens stop working."""
+        await self._transport.call(
+            Service.USER_POOL,
+            "GlobalSignOut",
+            {"AccessToken": access_token},
+            secrets=[access_token],
+        )
+
+    def _client_payload(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """ClientId, and ClientSecret itself (not a hash) for the calls that take it."""
+        payload = {"ClientId": self._config.user_pool_client_id, **fields}
+        if self._config.client_secret is not None:
+            payload["ClientSecret"] = self._config.client_secret
+        return payload
+
+    def _secrets_of(self, token: str) -> list[str]:
+        return [token] + ([self._config.client_secret] if self._config.client_secret else [])
+
+
+def _tokens_only(answer: AuthenticationResult | Challenge, operation: str) -> AuthenticationResult:
+    if isinstance(answer, Challenge):
+        raise InvalidResponseException(f"{operation} answered a {answer.name} challenge")
+    return answer

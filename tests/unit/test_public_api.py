@@ -33,6 +33,8 @@ PUBLIC_API = {
     "SignInDetails",
     "SignInNextStep",
     "SignInResult",
+    "SignOutResult",
+    "confirm_sign_in",
     "TokenRevokedException",
     "TooManyRequestsException",
     "UserAlreadyAuthenticatedException",

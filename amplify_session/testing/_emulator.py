@@ -1,11 +1,4 @@
-"""Test helpers: an embedded Cognito emulator (moto's server, in-process).
-
-Needs the ``emulator`` extra (``pip install amplify-session[emulator]``)::
-
-    with Emulator() as emulator:
-        pool = emulator.provision(token_validity=timedelta(seconds=30))
-        async with SessionManager(pool.config()) as manager:
-            await manager.sign_in(pool.username, pool.password)
+"""The embedded emulator: moto's server in-process, behind the strict front.
 
 moto issues every token with a one-hour lifetime; the emulator makes it honour
 the app client's ``AccessTokenValidity`` / ``IdTokenValidity`` (in any
@@ -18,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-import time
 import urllib.request
 from collections.abc import Sequence
 from datetime import timedelta
@@ -27,9 +19,10 @@ from typing import Any
 
 import attrs
 
-from ._config import AuthConfig
+from .._config import AuthConfig
+from ._front import StrictFront
 
-__all__ = ["EmulatedPool", "Emulator", "FakeClock", "patch_moto_token_lifetimes"]
+__all__ = ["EmulatedPool", "Emulator", "patch_moto_token_lifetimes"]
 
 _ADMIN_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 _READABLE_ATTRIBUTES = (
@@ -117,6 +110,7 @@ class Emulator:
         self._port = port
         self._quiet = quiet
         self._server: Any = None
+        self._front: StrictFront | None = None
 
     def __repr__(self) -> str:
         return f"Emulator(url={self.url if self._server else None!r})"
@@ -143,16 +137,32 @@ class Emulator:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
         self._server.start()
+        self._front = StrictFront(self.url)
+        self._front.start()
 
     def stop(self) -> None:
-        """Stop the server."""
+        """Stop the server and the front."""
+        if self._front is not None:
+            self._front.stop()
+            self._front = None
         if self._server is not None:
             self._server.stop()
             self._server = None
 
     @property
+    def front(self) -> StrictFront:
+        """The strict front: Cognito's endpoint, with fault injection and challenges."""
+        assert self._front is not None, "start() the emulator first"
+        return self._front
+
+    @property
+    def cognito_url(self) -> str:
+        """The Cognito endpoint (User Pool and Identity Pool): the strict front."""
+        return str(self.front.url)
+
+    @property
     def url(self) -> str:
-        """The server's base URL, e.g. ``http://127.0.0.1:40123``."""
+        """moto's own base URL, for S3, DynamoDB and administration."""
         host, port = self._server.get_host_and_port()
         return f"http://{host}:{port}"
 
@@ -162,6 +172,7 @@ class Emulator:
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310
             pass
+        self.front.reset()
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         """A boto3 client for administering the emulator (create pools, buckets...)."""
@@ -182,6 +193,8 @@ class Emulator:
         generate_secret: bool = False,
         allow_guest_access: bool = True,
         user_attributes: Sequence[tuple[str, str]] = (),
+        sign_in_with_email: bool = False,
+        refresh_token_rotation: bool = False,
     ) -> EmulatedPool:
         """Create a user pool, an app client, an identity pool and a confirmed user.
 
@@ -190,14 +203,29 @@ class Emulator:
             generate_secret: Give the app client a secret.
             allow_guest_access: Let the identity pool hand out guest credentials.
             user_attributes: Extra attributes, e.g. ``("custom:team", "blue")``.
+            sign_in_with_email: The pool's usernames are email addresses
+                (``UsernameAttributes=["email"]``); Cognito's username is then the sub.
+            refresh_token_rotation: The app client rotates refresh tokens.
         """
         idp = self.client("cognito-idp", region)
+        pool_settings: dict[str, Any] = {}
+        if sign_in_with_email:
+            pool_settings["UsernameAttributes"] = ["email"]
+            username = email
         pool_id = idp.create_user_pool(
             PoolName=f"pool-{secrets.token_hex(4)}",
             Schema=[{"Name": "team", "AttributeDataType": "String", "Mutable": True}],
+            **pool_settings,
         )["UserPool"]["Id"]
         seconds = int(token_validity.total_seconds())
+        client_settings: dict[str, Any] = {}
+        if refresh_token_rotation:
+            client_settings["RefreshTokenRotation"] = {
+                "Feature": "ENABLED",
+                "RetryGracePeriodSeconds": 0,
+            }
         client = idp.create_user_pool_client(
+            **client_settings,
             UserPoolId=pool_id,
             ClientName="app",
             GenerateSecret=generate_secret,
@@ -222,7 +250,7 @@ class Emulator:
             ],
         )["IdentityPoolId"]
         pool = EmulatedPool(
-            endpoint=self.url,
+            endpoint=self.cognito_url,
             region=region,
             user_pool_id=pool_id,
             client_id=client["ClientId"],
@@ -232,7 +260,13 @@ class Emulator:
             password=password or _strong_password(),
             email=email,
         )
-        self.add_user(pool, username, pool.password, email=email, attributes=user_attributes)
+        self.add_user(
+            pool,
+            username,
+            pool.password,
+            email=None if sign_in_with_email else email,
+            attributes=user_attributes,
+        )
         return pool
 
     def add_user(
@@ -275,21 +309,3 @@ class Emulator:
 def _strong_password() -> str:
     # Meets Cognito's default policy: upper, lower, digit, symbol, length >= 8.
     return f"Pw-{secrets.token_urlsafe(12)}-9a"
-
-
-class FakeClock:
-    """A wall clock that moves only when told; pass it as ``SessionManager(clock=...)``."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self._now = time.time() if start is None else start
-
-    def __repr__(self) -> str:
-        return f"FakeClock(now={self._now})"
-
-    def time(self) -> float:
-        """Return the fake current time."""
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds``."""
-        self._now += seconds
