@@ -6,7 +6,7 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 import anyio
 
@@ -17,19 +17,17 @@ from ._cognito import (
     UserPoolClient,
 )
 from ._config import AuthConfig
+from ._credentials import IdentityCredentials
 from ._errors import (
     AuthError,
     InvalidParameterException,
-    InvalidResponseException,
     InvalidTokenException,
     NoCredentialsException,
     NotAuthorizedException,
     UserAlreadyAuthenticatedException,
     UserUnAuthenticatedException,
 )
-from ._jwt import decode_jwt
 from ._models import (
-    JWT,
     AuthSession,
     AuthUser,
     AWSCredentials,
@@ -39,10 +37,10 @@ from ._models import (
     SignOutResult,
     UserInfo,
 )
-from ._policy import Clock, SystemClock, clock_drift, local_deadline
+from ._policy import Clock, SystemClock, local_deadline
 from ._refresh import TokenRefresher
 from ._sign_in import SUPPORTED_FLOWS, PendingChallenge, SignInFlow, next_step_for
-from ._token_store import StoredIdentity, TokenSet, TokenStore, expiry_of
+from ._token_store import TokenSet, TokenStore, token_set_from
 from .storage import KeyValueStorage, MemoryStorage
 
 __all__ = ["SessionManager"]
@@ -90,8 +88,11 @@ class SessionManager:
         self._store = TokenStore(self._storage, config.user_pool_client_id, config.identity_pool_id)
         self._transport = CognitoTransport(config)
         self._user_pool = UserPoolClient(self._transport, config)
-        self._identity_pool = (
-            IdentityPoolClient(self._transport, config) if config.identity_pool_id else None
+        self._identity_credentials = IdentityCredentials(
+            IdentityPoolClient(self._transport, config) if config.identity_pool_id else None,
+            self._store,
+            config,
+            self._clock,
         )
         self._sign_in_flow = SignInFlow(self._user_pool, config)
         self._refresher = TokenRefresher(self._user_pool, config.refresh_token_rotation)
@@ -99,9 +100,6 @@ class SessionManager:
         self._lock = anyio.Lock()
         self._loaded = False
         self._tokens: TokenSet | None = None
-        self._identity: StoredIdentity | None = None
-        self._credentials: AWSCredentials | None = None
-        self._credentials_owner: tuple[str, str | None] | None = None
         self._session = _EMPTY_SESSION
         self._fresh_until = -math.inf
 
@@ -213,17 +211,15 @@ class SessionManager:
             return SignInResult(is_signed_in=False, next_step=next_step_for(outcome.challenge))
         self._pending = None
         details = SignInDetails(login_id=login_id, auth_flow_type=auth_flow)
-        tokens = self._token_set(
+        tokens = token_set_from(
             outcome,
+            now=self._clock.time(),
             username=None,
             refresh_token=outcome.refresh_token,
             sign_in_details=details,
             device=(outcome.device_key, outcome.device_group_key),
         )
-        if self._identity is not None and self._identity.kind == "primary":
-            # Another user's identity must not be reused for this one.
-            await self._store.clear_identity()
-            self._identity = None
+        await self._identity_credentials.forget_primary_identity()
         await self._store.save(tokens)
         self._tokens = tokens
         self._invalidate(credentials=True)
@@ -284,14 +280,16 @@ class SessionManager:
                 return self._session
             await self._load()
             tokens = await self._current_tokens(force=force_refresh)
-            credentials, identity_id = await self._current_credentials(tokens, force_refresh)
+            credentials, identity_id = await self._identity_credentials.current(
+                tokens, force=force_refresh
+            )
             self._session = AuthSession(
                 tokens=tokens.to_auth_tokens() if tokens else None,
                 credentials=credentials,
                 identity_id=identity_id,
                 user_sub=tokens.user_sub if tokens else None,
             )
-            self._fresh_until = self._session_deadline(tokens, credentials)
+            self._fresh_until = self._session_deadline(tokens)
             return self._session
 
     async def get_current_user(self) -> AuthUser:
@@ -357,7 +355,7 @@ class SessionManager:
         except InvalidTokenException as err:
             _log.warning("the stored session is unreadable (%s); treating it as signed out", err)
             self._tokens = None
-        self._identity = await self._store.load_identity()
+        await self._identity_credentials.load()
         self._loaded = True
 
     async def _signed_in_tokens(self) -> TokenSet:
@@ -394,8 +392,9 @@ class SessionManager:
                 _log.info("token refresh refused (%s); signing out", err.name)
                 await self._forget_user()
             raise
-        fresh = self._token_set(
+        fresh = token_set_from(
             answer,
+            now=self._clock.time(),
             username=tokens.username,
             refresh_token=answer.refresh_token or tokens.refresh_token,
             sign_in_details=tokens.sign_in_details,
@@ -406,45 +405,17 @@ class SessionManager:
         self._invalidate(credentials=False)
         return fresh
 
-    def _token_set(
-        self,
-        answer: AuthenticationResult,
-        *,
-        username: str | None,
-        refresh_token: str | None,
-        sign_in_details: SignInDetails | None,
-        device: tuple[str | None, str | None],
-    ) -> TokenSet:
-        access = _received_jwt(answer.access_token, "access")
-        id_token = _received_jwt(answer.id_token, "id") if answer.id_token else None
-        issued_at = access.payload.get("iat")
-        now = self._clock.time()
-        drift = clock_drift(issued_at, now) if isinstance(issued_at, (int, float)) else 0.0
-        claimed = access.payload.get("username")
-        return TokenSet(
-            username=username or (claimed if isinstance(claimed, str) else "") or "user",
-            access_token=access,
-            id_token=id_token,
-            refresh_token=refresh_token,
-            clock_drift=drift,
-            sign_in_details=sign_in_details,
-            device_key=device[0],
-            device_group_key=device[1],
-        )
-
     async def _forget_user(self) -> None:
         await self._store.clear()
-        await self._store.clear_identity()
+        await self._identity_credentials.forget_identity()
         self._tokens = None
-        self._identity = None
         self._loaded = True
         self._invalidate(credentials=True)
 
     def _invalidate(self, *, credentials: bool) -> None:
         self._fresh_until = -math.inf
         if credentials:
-            self._credentials = None
-            self._credentials_owner = None
+            self._identity_credentials.forget_credentials()
 
     def _token_deadline(self, tokens: TokenSet) -> float:
         return local_deadline(
@@ -453,80 +424,9 @@ class SessionManager:
             tolerance=self._config.expiry_tolerance,
         )
 
-    # -- credentials ---------------------------------------------------------
-
-    async def _current_credentials(
-        self, tokens: TokenSet | None, force: bool
-    ) -> tuple[AWSCredentials | None, str | None]:
-        if self._identity_pool is None:
-            return None, None
-        kind: Literal["guest", "primary"]
-        if tokens is not None and tokens.id_token is not None:
-            kind, logins = "primary", {self._config.identity_provider_name: str(tokens.id_token)}
-        elif tokens is None and self._config.allow_guest_access:
-            kind, logins = "guest", {}
-        else:
-            return None, None
-        owner = (kind, tokens.user_sub if tokens else None)
-        cached = self._credentials
-        if (
-            not force
-            and cached is not None
-            and self._credentials_owner == owner
-            and self._identity is not None
-            and self._clock.time() < self._credentials_deadline(cached, tokens)
-        ):
-            return cached, self._identity.identity_id
-        identity = await self._identity_for(kind, logins)
-        try:
-            credentials = await self._identity_pool.get_credentials(identity.identity_id, logins)
-        except AuthError as err:
-            if err.name in ("ResourceNotFoundException", "NotAuthorizedException"):
-                # The identity is gone or no longer ours: ask for a new one next time.
-                await self._store.clear_identity()
-                self._identity = None
-            raise
-        self._credentials, self._credentials_owner = credentials, owner
-        return credentials, identity.identity_id
-
-    async def _identity_for(
-        self, kind: Literal["guest", "primary"], logins: dict[str, str]
-    ) -> StoredIdentity:
-        if self._identity is not None and self._identity.kind == kind:
-            return self._identity
-        assert self._identity_pool is not None
-        identity_id = await self._identity_pool.get_id(logins)
-        self._identity = StoredIdentity(identity_id=identity_id, kind=kind)
-        await self._store.save_identity(self._identity)
-        return self._identity
-
-    def _credentials_deadline(self, credentials: AWSCredentials, tokens: TokenSet | None) -> float:
-        if credentials.expiration is None:
-            return math.inf
-        return local_deadline(
-            credentials.expiration.timestamp(),
-            drift=tokens.clock_drift if tokens else 0.0,
-            tolerance=self._config.expiry_tolerance,
-        )
-
-    def _session_deadline(
-        self, tokens: TokenSet | None, credentials: AWSCredentials | None
-    ) -> float:
+    def _session_deadline(self, tokens: TokenSet | None) -> float:
         deadline = math.inf if tokens is None else self._token_deadline(tokens)
-        if credentials is not None:
-            deadline = min(deadline, self._credentials_deadline(credentials, tokens))
-        return deadline
-
-
-def _received_jwt(raw: str, what: str) -> JWT:
-    try:
-        token = decode_jwt(raw)
-        expiry_of(token)
-    except InvalidTokenException as err:
-        raise InvalidResponseException(
-            f"Cognito sent a malformed {what} token: {err.message}"
-        ) from err
-    return token
+        return min(deadline, self._identity_credentials.deadline(tokens))
 
 
 def _require_text(field: str, value: object) -> None:

@@ -16,13 +16,16 @@ from typing import Literal
 
 import attrs
 
-from ._errors import InvalidTokenException
+from ._cognito import AuthenticationResult
+from ._errors import InvalidResponseException, InvalidTokenException
 from ._jwt import decode_jwt
 from ._models import JWT, AuthTokens, SignInDetails
+from ._policy import clock_drift
 from .storage import KeyValueStorage, write_items
 
 __all__ = [
     "StoredIdentity",
+    "token_set_from",
     "TokenSet",
     "TokenStore",
     "expiry_of",
@@ -185,6 +188,54 @@ class TokenStore:
         """Forget the identity id."""
         if self._identity_key is not None:
             await self._storage.remove_item(self._identity_key)
+
+
+def token_set_from(
+    answer: AuthenticationResult,
+    *,
+    now: float,
+    username: str | None,
+    refresh_token: str | None,
+    sign_in_details: SignInDetails | None,
+    device: tuple[str | None, str | None],
+) -> TokenSet:
+    """The TokenSet for tokens Cognito just sent; clock drift is measured here.
+
+    Args:
+        answer: Cognito's tokens.
+        now: The local time they arrived.
+        username: Cognito's username; None takes the access token's claim.
+        refresh_token: The refresh token to keep (a new one, or the current one).
+        sign_in_details: How the user signed in.
+        device: The remembered device's key and group key.
+
+    Raises:
+        InvalidResponseException: A token is malformed or has no ``exp``.
+    """
+    access = _received_jwt(answer.access_token, "access")
+    id_token = _received_jwt(answer.id_token, "id") if answer.id_token else None
+    issued_at = access.payload.get("iat")
+    drift = clock_drift(issued_at, now) if isinstance(issued_at, (int, float)) else 0.0
+    claimed = access.payload.get("username")
+    return TokenSet(
+        username=username or (claimed if isinstance(claimed, str) else "") or "user",
+        access_token=access,
+        id_token=id_token,
+        refresh_token=refresh_token,
+        clock_drift=drift,
+        sign_in_details=sign_in_details,
+        device_key=device[0],
+        device_group_key=device[1],
+    )
+
+
+def _received_jwt(raw: str, what: str) -> JWT:
+    try:
+        return _stored_jwt(raw)
+    except InvalidTokenException as err:
+        raise InvalidResponseException(
+            f"Cognito sent a malformed {what} token: {err.message}"
+        ) from err
 
 
 def _stored_jwt(raw: str) -> JWT:

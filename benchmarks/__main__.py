@@ -1,73 +1,34 @@
-"""Cached fetch_auth_session against the floor (awaiting a coroutine that returns a cached object).
-
-Prints a table and writes benchmarks/results.json. Times are noisy on shared
-machines; the ratio to the floor, measured in the same run, is the figure.
-"""
+"""Run the benchmarks: `nox -s bench`. Prints tables and writes benchmarks/results.json."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import statistics
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from amplify_session import SessionManager
 from amplify_session.testing import Emulator
 
-ROUNDS = 200_000
+from . import cached_fetch, srp
+
 RESULTS = Path(__file__).with_name("results.json")
 
 
-async def _sample(call: Callable[[], Awaitable[object]], rounds: int) -> list[int]:
-    timings = []
-    clock = time.perf_counter_ns
-    for _ in range(rounds):
-        start = clock()
-        await call()
-        timings.append(clock() - start)
-    return timings
-
-
-def _summary(timings: list[int]) -> dict[str, float]:
-    ordered = sorted(timings)
-    return {
-        "median_ns": statistics.median(ordered),
-        "p99_ns": ordered[int(len(ordered) * 0.99)],
-    }
-
-
-async def _run(emulator: Emulator) -> dict[str, dict[str, float]]:
-    pool = emulator.provision()
-    async with SessionManager(pool.config()) as manager:
-        await manager.sign_in(pool.username, pool.password, auth_flow="USER_PASSWORD_AUTH")
-        cached = await manager.fetch_auth_session()
-
-        async def floor() -> object:
-            return cached
-
-        results = {}
-        for name, call in (("floor", floor), ("fetch_auth_session", manager.fetch_auth_session)):
-            await _sample(call, ROUNDS // 10)  # warm up
-            results[name] = _summary(await _sample(call, ROUNDS))
-    floor_median = results["floor"]["median_ns"]
-    for row in results.values():
-        row["ratio_to_floor"] = row["median_ns"] / floor_median
-    return results
+def _table(title: str, rows: dict[str, dict[str, float]]) -> None:
+    columns = list(next(iter(rows.values())))
+    print(f"\n{title}")
+    print(f"{'case':<22}" + "".join(f"{c:>20}" for c in columns))
+    for name, row in rows.items():
+        print(f"{name:<22}" + "".join(f"{row[c]:>20.2f}" for c in columns))
 
 
 def main() -> None:
     with Emulator() as emulator:
-        results = asyncio.run(_run(emulator))
-    print(f"{'case':<22}{'median ns':>12}{'p99 ns':>10}{'x floor':>10}")
-    for name, row in results.items():
-        print(
-            f"{name:<22}{row['median_ns']:>12.0f}{row['p99_ns']:>10.0f}"
-            f"{row['ratio_to_floor']:>10.2f}"
-        )
-    RESULTS.write_text(json.dumps({"cached_fetch": results}, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+        fetch = asyncio.run(cached_fetch.measure(emulator))
+    srp_rows = asyncio.run(srp.measure())
+    _table("cached fetch_auth_session (ns; ratio to the floor)", fetch)
+    _table("client-side SRP (ms)", srp_rows)
+    RESULTS.write_text(json.dumps({"cached_fetch": fetch, "srp": srp_rows}, indent=2) + "\n")
+    print(f"\nwrote {RESULTS}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ async def main(emulator: Emulator) -> None:
     print(f"emulator at {emulator.url}; user pool {pool.user_pool_id}")
 
     async with SessionManager(pool.config()) as manager:
-        result = await manager.sign_in(pool.username, pool.password, auth_flow="USER_PASSWORD_AUTH")
+        result = await manager.sign_in(pool.username, pool.password)  # SRP: the password stays here
         print(f"signed in: {result.is_signed_in} (next step: {result.next_step.sign_in_step})")
 
         session = await manager.fetch_auth_session()

@@ -1,0 +1,90 @@
+"""Client-side USER_SRP_AUTH computation: time, and how long it stalls the event loop.
+
+Ours runs in sub-millisecond steps between which the loop serves other tasks;
+pycognito's AWSSRP computes the same values with blocking pow() calls. Both
+run inside an event loop while a ticker task measures the longest gap
+between its turns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+from pycognito import aws_srp
+
+from amplify_session._cognito.srp import N, SrpSession
+from amplify_session._sign_in import _cooperatively
+
+ROUNDS = 20
+POOL_ID = "us-east-1_AbCdEf123"
+
+
+def _challenge() -> dict[str, str]:
+    return {
+        "SALT": format(secrets.randbits(128) | 1 << 127, "x"),
+        "SRP_B": format(pow(2, secrets.randbits(1024), N), "x"),
+        "USER_ID_FOR_SRP": "alice",
+        "SECRET_BLOCK": base64.b64encode(secrets.token_bytes(64)).decode(),
+    }
+
+
+async def _ours(challenge: dict[str, str]) -> None:
+    session = await _cooperatively(SrpSession.start())
+    await _cooperatively(
+        session.password_key(
+            pool_name="AbCdEf123",
+            user_id=challenge["USER_ID_FOR_SRP"],
+            password="pw",
+            salt=challenge["SALT"],
+            srp_b=challenge["SRP_B"],
+        )
+    )
+
+
+async def _pycognito(challenge: dict[str, str]) -> None:
+    client = aws_srp.AWSSRP("alice", "pw", POOL_ID, "client", pool_region="us-east-1")
+    client.small_a_value = client.generate_random_small_a()
+    client.large_a_value = client.calculate_a()
+    client.get_password_authentication_key(
+        challenge["USER_ID_FOR_SRP"], "pw", int(challenge["SRP_B"], 16), challenge["SALT"]
+    )
+
+
+async def _measure(run: Callable[[dict[str, str]], Awaitable[None]]) -> tuple[float, float]:
+    """(seconds for one computation, longest gap the ticker saw) for one round."""
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    challenge = _challenge()  # the server's side, not measured
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    start = time.perf_counter()
+    await run(challenge)
+    elapsed = time.perf_counter() - start
+    done.set()
+    await task
+    return elapsed, max(gaps)
+
+
+async def measure() -> dict[str, dict[str, float]]:
+    results = {}
+    for name, run in (("amplify_session", _ours), ("pycognito", _pycognito)):
+        rounds = [await _measure(run) for _ in range(ROUNDS)]
+        results[name] = {
+            "compute_ms_median": statistics.median(r[0] for r in rounds) * 1000,
+            "loop_stall_ms_max": max(r[1] for r in rounds) * 1000,
+        }
+    return results
