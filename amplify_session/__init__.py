@@ -29,6 +29,7 @@ from ._errors import (
     UserNotFoundException,
     UserUnAuthenticatedException,
 )
+from ._events import EventName, SessionEvent
 from ._facade import (
     configure,
     confirm_sign_in,
@@ -62,6 +63,7 @@ __all__ = [
     "AuthTokens",
     "AuthUser",
     "CodeMismatchException",
+    "EventName",
     "ExpiredCodeException",
     "InternalErrorException",
     "InvalidConfigurationException",
@@ -80,6 +82,7 @@ __all__ = [
     "RefreshTokenReuseException",
     "ResourceNotFoundException",
     "RetryPolicy",
+    "SessionEvent",
     "SessionManager",
     "SignInDetails",
     "SignInNextStep",

@@ -7,13 +7,14 @@ expiry tolerance) and belong to one owner: the guest, or one signed-in user.
 from __future__ import annotations
 
 import math
+import random
 from typing import Literal
 
 from ._cognito import IdentityPoolClient
 from ._config import AuthConfig
 from ._errors import AuthError
 from ._models import AWSCredentials
-from ._policy import Clock, local_deadline
+from ._policy import Clock, Schedule, local_deadline, schedule
 from ._token_store import StoredIdentity, TokenSet, TokenStore
 
 __all__ = ["IdentityCredentials"]
@@ -30,14 +31,17 @@ class IdentityCredentials:
         store: TokenStore,
         config: AuthConfig,
         clock: Clock,
+        rng: random.Random | None,
     ) -> None:
         self._identity_pool = identity_pool
         self._store = store
         self._config = config
         self._clock = clock
+        self._rng = rng
         self._identity: StoredIdentity | None = None
         self._credentials: AWSCredentials | None = None
         self._owner: tuple[_Kind, str | None] | None = None
+        self._schedule = Schedule.never()
 
     def __repr__(self) -> str:
         kind = self._identity.kind if self._identity else None
@@ -50,6 +54,7 @@ class IdentityCredentials:
     def forget_credentials(self) -> None:
         """Drop the cached credentials (a new user, or signed out)."""
         self._credentials = self._owner = None
+        self._schedule = Schedule.never()
 
     async def forget_identity(self) -> None:
         """Drop the identity id too, in memory and in storage."""
@@ -63,29 +68,43 @@ class IdentityCredentials:
         if self._identity is not None and self._identity.kind == "primary":
             await self.forget_identity()
 
-    async def current(
-        self, tokens: TokenSet | None, *, force: bool
-    ) -> tuple[AWSCredentials | None, str | None]:
-        """The credentials and identity id for ``tokens`` (or the guest), fetched if needed."""
+    def cached(self, tokens: TokenSet | None) -> tuple[AWSCredentials | None, str | None]:
+        """The cached credentials and identity id, if they belong to ``tokens``' owner."""
+        owner = self._owner_of(tokens)
+        if owner is None or owner != self._owner or self._identity is None:
+            return None, None
+        return self._credentials, self._identity.identity_id
+
+    def schedule(self, tokens: TokenSet | None) -> Schedule:
+        """When the credentials for ``tokens`` (or the guest) need refreshing.
+
+        Never, where there are none to have; at once, where they are not fetched yet.
+        """
+        owner = self._owner_of(tokens)
+        if owner is None:
+            return Schedule.never()
+        if owner != self._owner or self._credentials is None:
+            return Schedule(-math.inf, -math.inf)
+        return self._schedule
+
+    def _owner_of(self, tokens: TokenSet | None) -> tuple[_Kind, str | None] | None:
         if self._identity_pool is None:
+            return None
+        if tokens is not None:
+            return ("primary", tokens.user_sub) if tokens.id_token is not None else None
+        return ("guest", None) if self._config.allow_guest_access else None
+
+    async def fetch(self, tokens: TokenSet | None) -> tuple[AWSCredentials | None, str | None]:
+        """Fetch new credentials for ``tokens`` (or the guest); GetId first if needed."""
+        owner = self._owner_of(tokens)
+        if owner is None or self._identity_pool is None:
             return None, None
-        kind: _Kind
-        if tokens is not None and tokens.id_token is not None:
-            kind, logins = "primary", {self._config.identity_provider_name: str(tokens.id_token)}
-        elif tokens is None and self._config.allow_guest_access:
-            kind, logins = "guest", {}
-        else:
-            return None, None
-        owner = (kind, tokens.user_sub if tokens else None)
-        cached = self._credentials
-        if (
-            not force
-            and cached is not None
-            and self._owner == owner
-            and self._identity is not None
-            and self._clock.time() < self.deadline(tokens)
-        ):
-            return cached, self._identity.identity_id
+        kind = owner[0]
+        logins = (
+            {self._config.identity_provider_name: str(tokens.id_token)}
+            if tokens is not None and tokens.id_token is not None
+            else {}
+        )
         identity = await self._identity_for(kind, logins)
         try:
             credentials = await self._identity_pool.get_credentials(identity.identity_id, logins)
@@ -95,17 +114,20 @@ class IdentityCredentials:
                 await self.forget_identity()
             raise
         self._credentials, self._owner = credentials, owner
+        self._schedule = self._schedule_of(credentials, tokens)
         return credentials, identity.identity_id
 
-    def deadline(self, tokens: TokenSet | None) -> float:
-        """Local time after which the cached credentials count as expired."""
-        credentials = self._credentials
-        if credentials is None or credentials.expiration is None:
-            return math.inf
-        return local_deadline(
-            credentials.expiration.timestamp(),
-            drift=tokens.clock_drift if tokens else 0.0,
+    def _schedule_of(self, credentials: AWSCredentials, tokens: TokenSet | None) -> Schedule:
+        if credentials.expiration is None:
+            return Schedule.never()
+        drift = tokens.clock_drift if tokens else 0.0
+        expires_at = local_deadline(credentials.expiration.timestamp(), drift=drift, tolerance=0)
+        return schedule(
+            expires_at=expires_at,
+            lifetime=expires_at - self._clock.time(),
+            refresh_window=self._config.refresh_window,
             tolerance=self._config.expiry_tolerance,
+            rng=self._rng,
         )
 
     async def _identity_for(self, kind: _Kind, logins: dict[str, str]) -> StoredIdentity:

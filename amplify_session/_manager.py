@@ -1,32 +1,36 @@
-"""SessionManager: signs a user in, holds the session and keeps it fresh."""
+"""SessionManager: signs a user in, holds the session and keeps it fresh.
+
+While open (``async with``) the manager owns a task group running the
+background refresh loop and the event listeners. A fetch of a fresh session
+touches nothing but two floats and returns the cached immutable session;
+anything else goes through single flight, so any number of callers cause one
+refresh.
+"""
 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Awaitable, Callable, Mapping
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from types import TracebackType
 from typing import TypeVar
 
 import anyio
+import anyio.abc
 
-from ._cognito import (
-    AuthenticationResult,
-    CognitoTransport,
-    IdentityPoolClient,
-    UserPoolClient,
-)
+from ._cognito import AuthenticationResult, CognitoTransport, IdentityPoolClient, UserPoolClient
 from ._config import AuthConfig
 from ._credentials import IdentityCredentials
 from ._errors import (
     AuthError,
     InvalidParameterException,
-    InvalidTokenException,
     NoCredentialsException,
     NotAuthorizedException,
     UserAlreadyAuthenticatedException,
     UserUnAuthenticatedException,
 )
+from ._events import EventHub, EventName, Listener, SessionEvent
+from ._flight import SingleFlight
 from ._models import (
     AuthSession,
     AuthUser,
@@ -37,10 +41,12 @@ from ._models import (
     SignOutResult,
     UserInfo,
 )
-from ._policy import Clock, SystemClock, local_deadline
+from ._policy import Backoff, Clock, SystemClock
 from ._refresh import TokenRefresher
+from ._refresh_loop import RefreshLoop
+from ._session_core import DEFINITIVE_FAILURES, SessionCore
 from ._sign_in import SUPPORTED_FLOWS, PendingChallenge, SignInFlow, next_step_for
-from ._token_store import TokenSet, TokenStore, token_set_from
+from ._token_store import TokenSet, TokenStore
 from .storage import KeyValueStorage, MemoryStorage
 
 __all__ = ["SessionManager"]
@@ -48,31 +54,22 @@ __all__ = ["SessionManager"]
 _log = logging.getLogger("amplify_session")
 _T = TypeVar("_T")
 
-#: Refresh failures after which the refresh token is useless: the session is cleared.
-DEFINITIVE_FAILURES = frozenset(
-    {
-        "NotAuthorizedException",
-        "TokenRevokedException",
-        "UserNotFoundException",
-        "PasswordResetRequiredException",
-        "UserNotConfirmedException",
-        "RefreshTokenReuseException",
-    }
-)
-
-_EMPTY_SESSION = AuthSession()
-
 
 class SessionManager:
-    """One user's Cognito session: sign-in, tokens, AWS credentials.
+    """One user's Cognito session: sign-in, tokens, AWS credentials, kept fresh.
 
-    Use it as an async context manager (``async with SessionManager(cfg) as m``)
-    or call :meth:`aclose` when done: it owns an HTTP connection pool.
+    Use it as an async context manager: ``async with SessionManager(cfg) as m``.
+    While open it refreshes tokens and credentials in the background before
+    they expire and delivers events to listeners. Used without ``async with``
+    it still works, refreshing on demand, and :meth:`aclose` releases its
+    connections.
 
     Args:
         config: Where the pools are and the session policy.
         storage: Where the session is kept; a new :class:`MemoryStorage` by default.
         clock: The wall clock (a seam for tests).
+        event_buffer: Events kept per subscriber before the oldest is dropped.
+        listener_timeout: Seconds an async listener may take per event.
     """
 
     def __init__(
@@ -81,31 +78,51 @@ class SessionManager:
         *,
         storage: KeyValueStorage | None = None,
         clock: Clock | None = None,
+        event_buffer: int = 100,
+        listener_timeout: float = 5.0,
     ) -> None:
         self._config = config
-        self._storage = storage if storage is not None else MemoryStorage()
         self._clock = clock if clock is not None else SystemClock()
-        self._store = TokenStore(self._storage, config.user_pool_client_id, config.identity_pool_id)
+        store = TokenStore(
+            storage if storage is not None else MemoryStorage(),
+            config.user_pool_client_id,
+            config.identity_pool_id,
+        )
         self._transport = CognitoTransport(config)
         self._user_pool = UserPoolClient(self._transport, config)
-        self._identity_credentials = IdentityCredentials(
-            IdentityPoolClient(self._transport, config) if config.identity_pool_id else None,
-            self._store,
-            config,
-            self._clock,
+        rng = random.Random()  # noqa: S311 (jitter, not secrets)
+        self._hub = EventHub(buffer=event_buffer, listener_timeout=listener_timeout)
+        self._core = SessionCore(
+            config=config,
+            store=store,
+            credentials=IdentityCredentials(
+                IdentityPoolClient(self._transport, config) if config.identity_pool_id else None,
+                store,
+                config,
+                self._clock,
+                rng,
+            ),
+            refresher=TokenRefresher(self._user_pool, config.refresh_token_rotation),
+            clock=self._clock,
+            rng=rng,
+            hub=self._hub,
         )
         self._sign_in_flow = SignInFlow(self._user_pool, config)
-        self._refresher = TokenRefresher(self._user_pool, config.refresh_token_rotation)
         self._pending: PendingChallenge | None = None
         self._lock = anyio.Lock()
-        self._loaded = False
-        self._tokens: TokenSet | None = None
-        self._session = _EMPTY_SESSION
-        self._fresh_until = -math.inf
+        self._flight: SingleFlight[tuple[AuthSession, bool]] = SingleFlight()
+        self._refresh_loop = RefreshLoop(
+            self._clock, lambda: self._core.fresh_until, self._refresh_in_background, Backoff()
+        )
+        self._task_group: anyio.abc.TaskGroup | None = None
 
     def __repr__(self) -> str:
-        state = "signed-in" if self._tokens is not None else "signed-out"
-        return f"SessionManager(client_id={self._config.user_pool_client_id!r}, state={state!r})"
+        state = "signed-in" if self._core.tokens is not None else "signed-out"
+        is_open = self._task_group is not None
+        return (
+            f"SessionManager(client_id={self._config.user_pool_client_id!r}, "
+            f"state={state!r}, open={is_open})"
+        )
 
     @property
     def config(self) -> AuthConfig:
@@ -113,6 +130,11 @@ class SessionManager:
         return self._config
 
     async def __aenter__(self) -> SessionManager:
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        self._task_group = group
+        self._hub.attach(group)
+        group.start_soon(self._refresh_loop.run)
         return self
 
     async def __aexit__(
@@ -124,7 +146,15 @@ class SessionManager:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Release the HTTP connection pool. The stored session is kept."""
+        """Stop the background work and release connections; the stored session is kept.
+
+        Call it from the task that opened the manager (``async with`` does).
+        """
+        group, self._task_group = self._task_group, None
+        if group is not None:
+            self._hub.detach()
+            group.cancel_scope.cancel()
+            await group.__aexit__(None, None, None)
         with anyio.CancelScope(shield=True), anyio.move_on_after(5):
             await self._transport.aclose()
 
@@ -157,8 +187,8 @@ class SessionManager:
                 f"auth_flow must be one of {', '.join(SUPPORTED_FLOWS)}, not {auth_flow!r}"
             )
         async with self._lock:
-            await self._load()
-            if self._tokens is not None:
+            await self._core.load()
+            if self._core.tokens is not None:
                 raise UserAlreadyAuthenticatedException(
                     "a user is already signed in",
                     recovery_suggestion="Call sign_out() before signing in again.",
@@ -210,19 +240,8 @@ class SessionManager:
             self._pending = outcome
             return SignInResult(is_signed_in=False, next_step=next_step_for(outcome.challenge))
         self._pending = None
-        details = SignInDetails(login_id=login_id, auth_flow_type=auth_flow)
-        tokens = token_set_from(
-            outcome,
-            now=self._clock.time(),
-            username=None,
-            refresh_token=outcome.refresh_token,
-            sign_in_details=details,
-            device=(outcome.device_key, outcome.device_group_key),
-        )
-        await self._identity_credentials.forget_primary_identity()
-        await self._store.save(tokens)
-        self._tokens = tokens
-        self._invalidate(credentials=True)
+        await self._core.adopt(outcome, SignInDetails(login_id=login_id, auth_flow_type=auth_flow))
+        self._refresh_loop.wake()  # fetch the user's credentials now, and schedule the refresh
         return SignInResult(is_signed_in=True, next_step=SignInNextStep(sign_in_step="DONE"))
 
     async def sign_out(self, *, global_sign_out: bool = False) -> SignOutResult:
@@ -237,9 +256,8 @@ class SessionManager:
                 instead of revoking only this session's refresh token.
         """
         async with self._lock:
-            await self._load()
-            tokens = self._tokens
-            await self._forget_user()
+            tokens = await self._core.forget()
+        self._refresh_loop.wake()
         if tokens is None:
             return SignOutResult(revoked=False)
         try:
@@ -259,38 +277,42 @@ class SessionManager:
     # -- the session ---------------------------------------------------------
 
     async def fetch_auth_session(self, *, force_refresh: bool = False) -> AuthSession:
-        """Return the current session, refreshing what has expired.
+        """Return the current session, refreshing what is due.
 
         Signed in: tokens, and credentials with the identity id when an
         Identity Pool is configured. Signed out: guest credentials when
-        ``allow_guest_access`` is set, otherwise an empty session.
+        ``allow_guest_access`` is set, otherwise an empty session. A fresh
+        session is returned from memory at once; one past its refresh time
+        but not expired is returned at once too while the background
+        refresh replaces it; an expired one is refreshed first.
 
         Args:
-            force_refresh: Refresh tokens and credentials even if still valid.
+            force_refresh: Refresh tokens and credentials now, and wait for it.
 
         Raises:
             NotAuthorizedException: (and the other definitive failures) the
                 refresh token no longer works; the session has been cleared.
             NetworkError: A refresh was needed and Cognito could not be reached.
         """
-        if not force_refresh and self._clock.time() < self._fresh_until:
-            return self._session
+        if not force_refresh:
+            core = self._core
+            now = self._clock.time()
+            if now < core.fresh_until or (now < core.usable_until and self._task_group is not None):
+                return core.session
+        session, _ = await self._flight.run(
+            self._refresh, forced=force_refresh, task_group=self._task_group
+        )
+        return session
+
+    async def _refresh(self, forced: bool) -> tuple[AuthSession, bool]:
         async with self._lock:
-            if not force_refresh and self._clock.time() < self._fresh_until:
-                return self._session
-            await self._load()
-            tokens = await self._current_tokens(force=force_refresh)
-            credentials, identity_id = await self._identity_credentials.current(
-                tokens, force=force_refresh
-            )
-            self._session = AuthSession(
-                tokens=tokens.to_auth_tokens() if tokens else None,
-                credentials=credentials,
-                identity_id=identity_id,
-                user_sub=tokens.user_sub if tokens else None,
-            )
-            self._fresh_until = self._session_deadline(tokens)
-            return self._session
+            return await self._core.refresh(forced)
+
+    async def _refresh_in_background(self) -> bool:
+        _, succeeded = await self._flight.run(
+            self._refresh, forced=False, task_group=self._task_group
+        )
+        return succeeded
 
     async def get_current_user(self) -> AuthUser:
         """Return the signed-in user, from the (refreshed if needed) access token.
@@ -298,7 +320,17 @@ class SessionManager:
         Raises:
             UserUnAuthenticatedException: Nobody is signed in.
         """
-        tokens = await self._signed_in_tokens()
+        if not self._core.tokens_usable():
+            try:
+                await self.fetch_auth_session()
+            except AuthError:
+                if not self._core.tokens_usable():  # the tokens, not the credentials, failed
+                    raise
+        tokens = self._core.tokens
+        if tokens is None:
+            raise UserUnAuthenticatedException(
+                "no user is signed in", recovery_suggestion="Call sign_in() first."
+            )
         claims = tokens.access_token.payload
         return AuthUser(
             username=str(claims.get("username", tokens.username)),
@@ -344,89 +376,35 @@ class SessionManager:
             )
         return await operation(credentials)
 
-    # -- tokens --------------------------------------------------------------
+    # -- events --------------------------------------------------------------
 
-    async def _load(self) -> None:
-        """Read the stored session once, on first use."""
-        if self._loaded:
-            return
-        try:
-            self._tokens = await self._store.load()
-        except InvalidTokenException as err:
-            _log.warning("the stored session is unreadable (%s); treating it as signed out", err)
-            self._tokens = None
-        await self._identity_credentials.load()
-        self._loaded = True
+    def subscribe(
+        self, listener: Listener, *, events: Collection[EventName] | None = None
+    ) -> Callable[[], None]:
+        """Call ``listener`` (sync or async) with every :class:`SessionEvent`.
 
-    async def _signed_in_tokens(self) -> TokenSet:
-        tokens = self._tokens
-        if tokens is None or self._clock.time() >= self._token_deadline(tokens):
-            async with self._lock:
-                await self._load()
-                tokens = await self._current_tokens(force=False)
-        if tokens is None:
-            raise UserUnAuthenticatedException(
-                "no user is signed in", recovery_suggestion="Call sign_in() first."
-            )
-        return tokens
+        Listeners run on the manager's task group while it is open, each in
+        order of its events; one that raises is logged, one that hangs is
+        cancelled after ``listener_timeout``. Neither delays a refresh or
+        other listeners.
 
-    async def _current_tokens(self, *, force: bool) -> TokenSet | None:
-        tokens = self._tokens
-        if tokens is not None and (force or self._clock.time() >= self._token_deadline(tokens)):
-            tokens = await self._refresh_tokens(tokens)
-        return tokens
+        Args:
+            listener: Called with each event.
+            events: Only these event names (all by default).
 
-    async def _refresh_tokens(self, tokens: TokenSet) -> TokenSet:
-        if tokens.refresh_token is None:
-            await self._forget_user()
-            raise NotAuthorizedException("the session expired and has no refresh token")
-        username = tokens.access_token.payload.get("username")
-        try:
-            answer = await self._refresher.refresh(
-                tokens.refresh_token,
-                username=username if isinstance(username, str) else tokens.username,
-                device_key=tokens.device_key,
-            )
-        except AuthError as err:
-            if err.name in DEFINITIVE_FAILURES:
-                _log.info("token refresh refused (%s); signing out", err.name)
-                await self._forget_user()
-            raise
-        fresh = token_set_from(
-            answer,
-            now=self._clock.time(),
-            username=tokens.username,
-            refresh_token=answer.refresh_token or tokens.refresh_token,
-            sign_in_details=tokens.sign_in_details,
-            device=(tokens.device_key, tokens.device_group_key),
-        )
-        await self._store.save(fresh)
-        self._tokens = fresh
-        self._invalidate(credentials=False)
-        return fresh
+        Returns:
+            A function that unsubscribes.
+        """
+        return self._hub.subscribe(listener, events)
 
-    async def _forget_user(self) -> None:
-        await self._store.clear()
-        await self._identity_credentials.forget_identity()
-        self._tokens = None
-        self._loaded = True
-        self._invalidate(credentials=True)
+    def events(self, *, events: Collection[EventName] | None = None) -> AsyncIterator[SessionEvent]:
+        """An async iterator of session events from now on.
 
-    def _invalidate(self, *, credentials: bool) -> None:
-        self._fresh_until = -math.inf
-        if credentials:
-            self._identity_credentials.forget_credentials()
-
-    def _token_deadline(self, tokens: TokenSet) -> float:
-        return local_deadline(
-            tokens.server_expiry,
-            drift=tokens.clock_drift,
-            tolerance=self._config.expiry_tolerance,
-        )
-
-    def _session_deadline(self, tokens: TokenSet | None) -> float:
-        deadline = math.inf if tokens is None else self._token_deadline(tokens)
-        return min(deadline, self._identity_credentials.deadline(tokens))
+        It buffers ``event_buffer`` events; when the reader falls further
+        behind the oldest are dropped (and a warning logged). Close it
+        (``aclose()``, or leave the ``async for``) to unsubscribe.
+        """
+        return self._hub.stream(events)
 
 
 def _require_text(field: str, value: object) -> None:

@@ -1,0 +1,239 @@
+"""The session's state and how it changes: load, refresh, adopt new tokens, forget.
+
+The manager serialises every call here under its lock and shares refreshes
+with single flight; this module decides what to refresh, applies the error
+policy, publishes the immutable :class:`AuthSession` the fast path serves,
+and emits the events.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+
+from ._cognito import AuthenticationResult
+from ._config import AuthConfig
+from ._credentials import IdentityCredentials
+from ._errors import AuthError, NotAuthorizedException
+from ._events import EventHub, EventName, SessionEvent
+from ._models import AuthSession, SignInDetails
+from ._policy import Clock, Phase, Schedule, phase, schedule
+from ._refresh import TokenRefresher
+from ._token_store import TokenSet, TokenStore, token_set_from
+
+__all__ = ["DEFINITIVE_FAILURES", "SessionCore"]
+
+_log = logging.getLogger("amplify_session")
+
+#: Refresh failures after which the refresh token is useless: the session is cleared.
+DEFINITIVE_FAILURES = frozenset(
+    {
+        "NotAuthorizedException",
+        "TokenRevokedException",
+        "UserNotFoundException",
+        "PasswordResetRequiredException",
+        "UserNotConfirmedException",
+        "RefreshTokenReuseException",
+    }
+)
+_EMPTY_SESSION = AuthSession()
+
+
+class SessionCore:
+    """Tokens, credentials and the published session of one manager."""
+
+    def __init__(
+        self,
+        *,
+        config: AuthConfig,
+        store: TokenStore,
+        credentials: IdentityCredentials,
+        refresher: TokenRefresher,
+        clock: Clock,
+        rng: random.Random | None,
+        hub: EventHub,
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._credentials = credentials
+        self._refresher = refresher
+        self._clock = clock
+        self._rng = rng
+        self._hub = hub
+        self._loaded = False
+        self.tokens: TokenSet | None = None
+        self._token_schedule = Schedule.never()
+        self.session = _EMPTY_SESSION
+        #: Before this local time the session is served as it is (FRESH).
+        self.fresh_until = -math.inf
+        #: Before this local time the session may be served while it is refreshed (STALE).
+        self.usable_until = -math.inf
+
+    def __repr__(self) -> str:
+        state = "signed-in" if self.tokens is not None else "signed-out"
+        return f"SessionCore(state={state!r}, loaded={self._loaded})"
+
+    def tokens_usable(self) -> bool:
+        """Whether there are tokens that have not expired."""
+        return self.tokens is not None and self._clock.time() < self._token_schedule.expire_at
+
+    async def load(self) -> None:
+        """Read the stored session, once. An unreadable one means signed out."""
+        if self._loaded:
+            return
+        self._loaded = True
+        await self._credentials.load()
+        try:
+            tokens = await self._store.load()
+        except AuthError as err:
+            _log.warning("the stored session is unreadable (%s); signed out", err.name)
+            self._publish()
+            self._emit(EventName.SIGNED_OUT, error=err)
+            return
+        self._set_tokens(tokens)
+        self._publish()
+
+    async def refresh(self, forced: bool) -> tuple[AuthSession, bool]:
+        """Refresh whatever is due (everything when ``forced``).
+
+        Returns:
+            The session, and whether every refresh succeeded.
+
+        Raises:
+            AuthError: A definitive refusal (the session is cleared), or a
+                failure that leaves nothing usable, or any failure when forced.
+        """
+        await self.load()
+        failures: list[AuthError] = []
+        tokens_changed = await self._refresh_tokens(forced, failures)
+        credentials_changed = await self._refresh_credentials(forced, failures)
+        self._publish()
+        if tokens_changed:
+            self._emit(EventName.TOKEN_REFRESH)
+        if credentials_changed:
+            self._emit(EventName.CREDENTIALS_REFRESH)
+        if failures and (forced or self._clock.time() >= self.usable_until):
+            raise failures[0]
+        return self.session, not failures
+
+    async def adopt(self, answer: AuthenticationResult, details: SignInDetails) -> None:
+        """Take the tokens of a completed sign-in."""
+        tokens = token_set_from(
+            answer,
+            now=self._clock.time(),
+            username=None,
+            refresh_token=answer.refresh_token,
+            sign_in_details=details,
+            device=(answer.device_key, answer.device_group_key),
+        )
+        await self._credentials.forget_primary_identity()
+        self._set_tokens(tokens)
+        await self._store.save(tokens)
+        self._publish()
+        self._emit(EventName.SIGNED_IN)
+
+    async def forget(self, error: AuthError | None = None) -> TokenSet | None:
+        """Sign out locally: memory and storage. Returns the tokens that were held."""
+        await self.load()
+        tokens = self.tokens
+        self._set_tokens(None)
+        await self._credentials.forget_identity()
+        await self._store.clear()
+        self._publish()
+        self._emit(EventName.SIGNED_OUT, error=error)
+        return tokens
+
+    async def _refresh_tokens(self, forced: bool, failures: list[AuthError]) -> bool:
+        tokens = self.tokens
+        if tokens is None:
+            return False
+        if not forced and phase(self._clock.time(), self._token_schedule) is Phase.FRESH:
+            return False
+        try:
+            fresh = await self._fetch_tokens(tokens)
+        except AuthError as err:
+            self._emit(EventName.TOKEN_REFRESH_FAILURE, error=err)
+            if err.name in DEFINITIVE_FAILURES:
+                _log.info("token refresh refused (%s); signing out", err.name)
+                await self.forget(error=err)
+                raise
+            failures.append(err)
+            return False
+        self._set_tokens(fresh)  # memory first: a rotated refresh token must not be lost
+        try:
+            await self._store.save(fresh)
+        except AuthError as err:
+            _log.error("refreshed tokens could not be stored (%s); kept in memory", err.name)
+            failures.append(err)
+        return True
+
+    async def _fetch_tokens(self, tokens: TokenSet) -> TokenSet:
+        if tokens.refresh_token is None:
+            raise NotAuthorizedException("the session has no refresh token")
+        username = tokens.access_token.payload.get("username")
+        answer = await self._refresher.refresh(
+            tokens.refresh_token,
+            username=username if isinstance(username, str) else tokens.username,
+            device_key=tokens.device_key,
+        )
+        return token_set_from(
+            answer,
+            now=self._clock.time(),
+            username=tokens.username,
+            refresh_token=answer.refresh_token or tokens.refresh_token,
+            sign_in_details=tokens.sign_in_details,
+            device=(tokens.device_key, tokens.device_group_key),
+        )
+
+    async def _refresh_credentials(self, forced: bool, failures: list[AuthError]) -> bool:
+        when = self._credentials.schedule(self.tokens)
+        if when == Schedule.never():
+            return False
+        if not forced and phase(self._clock.time(), when) is Phase.FRESH:
+            return False
+        try:
+            await self._credentials.fetch(self.tokens)
+        except AuthError as err:
+            self._emit(EventName.CREDENTIALS_REFRESH_FAILURE, error=err)
+            failures.append(err)
+            return False
+        return True
+
+    def _set_tokens(self, tokens: TokenSet | None) -> None:
+        self.tokens = tokens
+        self._token_schedule = Schedule.never() if tokens is None else self._schedule_of(tokens)
+
+    def _schedule_of(self, tokens: TokenSet) -> Schedule:
+        expires_at = tokens.server_expiry - tokens.clock_drift
+        issued_at = tokens.access_token.payload.get("iat")
+        lifetime = (
+            tokens.server_expiry - issued_at
+            if isinstance(issued_at, (int, float)) and not isinstance(issued_at, bool)
+            else expires_at - self._clock.time()
+        )
+        return schedule(
+            expires_at=expires_at,
+            lifetime=lifetime,
+            refresh_window=self._config.refresh_window,
+            tolerance=self._config.expiry_tolerance,
+            rng=self._rng,
+        )
+
+    def _publish(self) -> None:
+        """Make the current state the session the fast path serves."""
+        tokens = self.tokens
+        credentials, identity_id = self._credentials.cached(tokens)
+        session = AuthSession(
+            tokens=tokens.to_auth_tokens() if tokens else None,
+            credentials=credentials,
+            identity_id=identity_id,
+            user_sub=tokens.user_sub if tokens else None,
+        )
+        if session != self.session:
+            self.session = session
+        when = self._token_schedule.earliest(self._credentials.schedule(tokens))
+        self.fresh_until, self.usable_until = when.refresh_at, when.expire_at
+
+    def _emit(self, name: EventName, *, error: AuthError | None = None) -> None:
+        self._hub.emit(SessionEvent(name=name, session=self.session, error=error))
