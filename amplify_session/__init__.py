@@ -22,6 +22,7 @@ from ._errors import (
     PasswordResetRequiredException,
     RefreshTokenReuseException,
     ResourceNotFoundException,
+    StorageException,
     TokenRevokedException,
     TooManyRequestsException,
     UserAlreadyAuthenticatedException,
@@ -53,7 +54,7 @@ from ._models import (
     SignOutResult,
     UserInfo,
 )
-from .storage import KeyValueStorage, MemoryStorage
+from .storage import FileStorage, KeyValueStorage, MemoryStorage
 
 __all__ = [
     "AWSCredentials",
@@ -65,6 +66,7 @@ __all__ = [
     "CodeMismatchException",
     "EventName",
     "ExpiredCodeException",
+    "FileStorage",
     "InternalErrorException",
     "InvalidConfigurationException",
     "InvalidParameterException",
@@ -88,6 +90,7 @@ __all__ = [
     "SignInNextStep",
     "SignInResult",
     "SignOutResult",
+    "StorageException",
     "TokenRevokedException",
     "TooManyRequestsException",
     "UserAlreadyAuthenticatedException",

@@ -10,6 +10,7 @@
     ├── UserUnAuthenticatedException        the call needs a signed-in user
     ├── UserAlreadyAuthenticatedException   sign_in while a user is signed in
     ├── NoCredentialsException              no Identity Pool credentials for this session
+    ├── StorageException                    the session storage is unreadable or unwritable
     └── one class per Cognito error name users catch:
         NotAuthorizedException, UserNotFoundException, UserNotConfirmedException,
         PasswordResetRequiredException, TokenRevokedException,
@@ -44,6 +45,7 @@ __all__ = [
     "PasswordResetRequiredException",
     "RefreshTokenReuseException",
     "ResourceNotFoundException",
+    "StorageException",
     "TokenRevokedException",
     "TooManyRequestsException",
     "UserAlreadyAuthenticatedException",
@@ -145,6 +147,10 @@ class UserAlreadyAuthenticatedException(_NamedAuthError):
 
 class NoCredentialsException(_NamedAuthError):
     """The session has no Identity Pool credentials."""
+
+
+class StorageException(_NamedAuthError):
+    """The session storage could not be read or written (a corrupt file, a locked one...)."""
 
 
 class NotAuthorizedException(_NamedAuthError):

@@ -16,7 +16,7 @@ import enum
 import inspect
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 
 import anyio
 import attrs
@@ -24,7 +24,7 @@ import attrs
 from ._errors import AuthError
 from ._models import AuthSession
 
-__all__ = ["EventHub", "EventName", "Listener", "Mailbox", "SessionEvent"]
+__all__ = ["EventHub", "EventName", "EventStream", "Listener", "Mailbox", "SessionEvent"]
 
 _log = logging.getLogger("amplify_session.events")
 
@@ -90,6 +90,42 @@ class Mailbox:
         return self._events.popleft()
 
 
+class EventStream:
+    """Session events as an async iterator; ``aclose()`` (or ``async with``) unsubscribes."""
+
+    def __init__(self, mailbox: Mailbox, unsubscribe: Callable[[], None]) -> None:
+        self._mailbox = mailbox
+        self._unsubscribe = unsubscribe
+
+    def __repr__(self) -> str:
+        return f"EventStream({self._mailbox!r})"
+
+    @property
+    def dropped(self) -> int:
+        """How many events were dropped because the reader fell behind."""
+        return self._mailbox.dropped
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> SessionEvent:
+        event = await self._mailbox.get()
+        if event is None:
+            raise StopAsyncIteration
+        return event
+
+    async def aclose(self) -> None:
+        """Unsubscribe; iteration ends once the queued events are read."""
+        self._unsubscribe()
+        self._mailbox.close()
+
+    async def __aenter__(self) -> EventStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
 class EventHub:
     """Fans session events out to listeners and streams."""
 
@@ -125,17 +161,11 @@ class EventHub:
 
         return unsubscribe
 
-    async def stream(
-        self, events: Collection[EventName] | None = None
-    ) -> AsyncIterator[SessionEvent]:
-        """Yield events as they happen, from now on, until the generator is closed."""
+    def stream(self, events: Collection[EventName] | None = None) -> EventStream:
+        """An async iterator of events from now on (subscribed at once)."""
         mailbox = Mailbox(self._buffer, events)
         self._mailboxes.add(mailbox)
-        try:
-            while (event := await mailbox.get()) is not None:
-                yield event
-        finally:
-            self._mailboxes.discard(mailbox)
+        return EventStream(mailbox, lambda: self._mailboxes.discard(mailbox))
 
     def attach(self, task_group: anyio.abc.TaskGroup) -> None:
         """Start delivering to listeners on ``task_group`` (the manager's)."""

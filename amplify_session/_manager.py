@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from types import TracebackType
 from typing import TypeVar
 
@@ -29,7 +29,7 @@ from ._errors import (
     UserAlreadyAuthenticatedException,
     UserUnAuthenticatedException,
 )
-from ._events import EventHub, EventName, Listener, SessionEvent
+from ._events import EventHub, EventName, EventStream, Listener
 from ._flight import SingleFlight
 from ._models import (
     AuthSession,
@@ -151,12 +151,15 @@ class SessionManager:
         Call it from the task that opened the manager (``async with`` does).
         """
         group, self._task_group = self._task_group, None
-        if group is not None:
-            self._hub.detach()
-            group.cancel_scope.cancel()
-            await group.__aexit__(None, None, None)
-        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-            await self._transport.aclose()
+        try:
+            if group is not None:
+                self._hub.detach()
+                group.cancel_scope.cancel()
+                await group.__aexit__(None, None, None)
+        finally:
+            # Even when the event loop is shutting down around us (asyncio.run's end).
+            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                await self._transport.aclose()
 
     # -- sign-in -----------------------------------------------------------
 
@@ -397,12 +400,12 @@ class SessionManager:
         """
         return self._hub.subscribe(listener, events)
 
-    def events(self, *, events: Collection[EventName] | None = None) -> AsyncIterator[SessionEvent]:
-        """An async iterator of session events from now on.
+    def events(self, *, events: Collection[EventName] | None = None) -> EventStream:
+        """An async iterator of session events from this call on.
 
         It buffers ``event_buffer`` events; when the reader falls further
-        behind the oldest are dropped (and a warning logged). Close it
-        (``aclose()``, or leave the ``async for``) to unsubscribe.
+        behind, the oldest are dropped (counted in ``.dropped``, and a
+        warning logged). ``await stream.aclose()`` or ``async with`` unsubscribes.
         """
         return self._hub.stream(events)
 

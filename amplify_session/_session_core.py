@@ -83,8 +83,8 @@ class SessionCore:
         if self._loaded:
             return
         self._loaded = True
-        await self._credentials.load()
         try:
+            await self._credentials.load()
             tokens = await self._store.load()
         except AuthError as err:
             _log.warning("the stored session is unreadable (%s); signed out", err.name)

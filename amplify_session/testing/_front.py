@@ -145,21 +145,27 @@ class StrictFront:
             self._aliases: dict[str, str] = {}  # our refresh token -> moto's
             self._dead: dict[str, str] = {}  # refresh token -> why it no longer works
             self._plan: _Plan | None = None
-            self._faults: list[tuple[str, int | str, int]] = []
+            self._faults: list[tuple[str, int | float | str, int]] = []
             self.calls.clear()
             self.requests.clear()
 
-    def inject(self, operation: str, fault: int | str, *, times: int = 1) -> None:
+    def inject(self, operation: str, fault: int | float | str, *, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``operation`` ("*" for any) with a fault.
 
         Args:
             operation: e.g. ``"InitiateAuth"``, ``"GetId"``.
             fault: an HTTP status (500, 503, 429...), a Cognito error name
                 (``"TooManyRequestsException"``, a 400), ``"reset"`` (drop the
-                connection) or ``"stall"`` (never answer).
+                connection), ``"stall"`` (never answer), or a float: answer
+                normally after that many seconds.
         """
         with self._lock:
             self._faults.append((operation, fault, times))
+
+    def clear_faults(self) -> None:
+        """Stop injecting faults."""
+        with self._lock:
+            self._faults.clear()
 
     def plan_challenges(
         self,
@@ -230,7 +236,9 @@ class StrictFront:
             self.calls[operation] += 1
             self.requests.append((operation, body))
             fault = self._take_fault(operation)
-        if fault is not None:
+        if isinstance(fault, float):
+            await asyncio.sleep(fault)
+        elif fault is not None:
             return await self._fault(request, fault)
         handler = getattr(self, f"_op_{operation}", None) if target.startswith(_IDP) else None
         try:
@@ -240,7 +248,7 @@ class StrictFront:
         except _Refused as refused:
             return _error(refused.name, refused.message, refused.status)
 
-    def _take_fault(self, operation: str) -> int | str | None:
+    def _take_fault(self, operation: str) -> int | float | str | None:
         for index, (op, fault, times) in enumerate(self._faults):
             if op in (operation, "*"):
                 if times <= 1:

@@ -1,0 +1,191 @@
+"""Pure parts of the engine: schedules, phases, backoff, single flight, mailboxes, the loop."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import anyio
+import pytest
+
+from amplify_session import AuthError, EventName, NetworkError, SessionEvent
+from amplify_session._events import Mailbox
+from amplify_session._flight import SingleFlight
+from amplify_session._policy import Backoff, Phase, Schedule, phase, schedule
+from amplify_session._refresh_loop import RefreshLoop
+from amplify_session.testing import FakeClock
+from tests.support.waiting import until
+
+pytestmark = pytest.mark.anyio
+
+
+def test_schedule_refreshes_at_the_window_or_half_the_lifetime() -> None:
+    hour = schedule(expires_at=10_000, lifetime=3600, refresh_window=300, tolerance=5)
+    assert hour == Schedule(refresh_at=9_700, expire_at=9_995)
+    short = schedule(expires_at=10_000, lifetime=90, refresh_window=300, tolerance=5)
+    assert short == Schedule(refresh_at=9_955, expire_at=9_995)
+    tiny = schedule(expires_at=10_000, lifetime=4, refresh_window=300, tolerance=3)
+    assert tiny.refresh_at == 9_997  # never after expire_at
+
+
+def test_jitter_is_bounded_and_spreads_a_fleet() -> None:
+    rng = random.Random(1)
+    times = {
+        schedule(
+            expires_at=10_000, lifetime=3600, refresh_window=300, tolerance=5, rng=rng
+        ).refresh_at
+        for _ in range(50)
+    }
+    assert len(times) > 40
+    assert all(9_670 <= t <= 9_700 for t in times)
+
+
+def test_phases() -> None:
+    when = Schedule(refresh_at=100, expire_at=200)
+    assert phase(99, when) is Phase.FRESH
+    assert phase(100, when) is Phase.STALE
+    assert phase(199.9, when) is Phase.STALE
+    assert phase(200, when) is Phase.EXPIRED
+    assert phase(1e12, Schedule.never()) is Phase.FRESH
+    assert when.earliest(Schedule(150, 160)) == Schedule(100, 160)
+
+
+def test_backoff_grows_is_bounded_and_resets() -> None:
+    backoff = Backoff(initial=1, maximum=8, rng=random.Random(2))
+    delays = [backoff.next_delay() for _ in range(8)]
+    assert 0.5 <= delays[0] <= 1
+    assert all(4 <= d <= 8 for d in delays[4:])
+    backoff.reset()
+    assert backoff.next_delay() <= 1
+
+
+async def test_single_flight_shares_one_run() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+    runs = 0
+    release = anyio.Event()
+
+    async def operation(forced: bool) -> int:
+        nonlocal runs
+        runs += 1
+        await release.wait()
+        return runs
+
+    results: list[int] = []
+    async with anyio.create_task_group() as group:
+
+        async def caller() -> None:
+            results.append(await flight.run(operation, forced=False, task_group=group))
+
+        for _ in range(100):
+            group.start_soon(caller)
+        await until(lambda: flight.in_progress)
+        release.set()
+    assert results == [1] * 100
+
+
+async def test_a_forced_run_waits_out_an_unforced_one() -> None:
+    flight: SingleFlight[str] = SingleFlight()
+    gate = anyio.Event()
+    order: list[str] = []
+
+    async def operation(forced: bool) -> str:
+        order.append("forced" if forced else "plain")
+        await gate.wait()
+        return order[-1]
+
+    async with anyio.create_task_group() as group:
+        plain: list[str] = []
+        forced: list[str] = []
+
+        async def run_plain() -> None:
+            plain.append(await flight.run(operation, forced=False, task_group=group))
+
+        async def run_forced() -> None:
+            forced.append(await flight.run(operation, forced=True, task_group=group))
+
+        group.start_soon(run_plain)
+        await until(lambda: order)
+        group.start_soon(run_forced)
+        group.start_soon(run_forced)
+        await anyio.sleep(0.01)
+        gate.set()
+    assert order == ["plain", "forced"]
+    assert plain == ["plain"]
+    assert forced == ["forced", "forced"]
+
+
+async def test_errors_reach_every_waiter_and_a_closing_owner_is_reported() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+
+    async def failing(forced: bool) -> int:
+        raise NetworkError("down")
+
+    with pytest.raises(NetworkError):
+        await flight.run(failing, forced=False, task_group=None)
+
+    async def forever(forced: bool) -> int:
+        await anyio.sleep_forever()
+        return 0
+
+    caught: list[BaseException] = []
+    async with anyio.create_task_group() as outer:
+
+        async def waiter(group: anyio.abc.TaskGroup) -> None:
+            try:
+                await flight.run(forever, forced=False, task_group=group)
+            except AuthError as err:
+                caught.append(err)
+
+        async with anyio.create_task_group() as owner:
+            outer.start_soon(waiter, owner)
+            await until(lambda: flight.in_progress)
+            owner.cancel_scope.cancel()
+    assert len(caught) == 1
+    assert "closed" in str(caught[0])
+
+
+async def test_mailbox_drops_the_oldest_and_filters() -> None:
+    box = Mailbox(2, {EventName.TOKEN_REFRESH, EventName.SIGNED_OUT})
+    for name in (EventName.TOKEN_REFRESH, EventName.SIGNED_IN, EventName.TOKEN_REFRESH):
+        box.put(SessionEvent(name=name))
+    box.put(SessionEvent(name=EventName.SIGNED_OUT))
+    assert box.dropped == 1
+    got = [await box.get(), await box.get()]
+    assert [e.name for e in got if e] == [EventName.TOKEN_REFRESH, EventName.SIGNED_OUT]
+    box.close()
+    assert await box.get() is None
+
+
+async def test_refresh_loop_runs_when_due_and_backs_off_on_failure() -> None:
+    clock = FakeClock(start=1_000)
+    due = 1_100.0
+    outcomes = [False, False, True]
+    calls: list[float] = []
+
+    async def refresh() -> bool:
+        nonlocal due
+        calls.append(clock.time())
+        ok = outcomes.pop(0) if outcomes else True
+        if ok:
+            due = math.inf
+        return ok
+
+    loop = RefreshLoop(clock, lambda: due, refresh, Backoff(initial=10, maximum=10))
+    async with anyio.create_task_group() as group:
+        group.start_soon(loop.run)
+        await anyio.sleep(0.05)
+        assert calls == []  # not due yet
+        clock.advance(100)
+        await until(lambda: len(calls) == 1)
+        await anyio.sleep(0.05)
+        assert len(calls) == 1  # backing off, not looping
+        clock.advance(10)
+        await until(lambda: len(calls) == 2)
+        clock.advance(10)
+        await until(lambda: len(calls) == 3)
+        due = clock.time() + 50
+        loop.wake()
+        clock.advance(50)
+        await until(lambda: len(calls) == 4)
+        group.cancel_scope.cancel()
+    assert calls[:3] == [1_100, 1_110, 1_120]
