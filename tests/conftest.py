@@ -43,8 +43,14 @@ def short_pool(emulator: Emulator) -> EmulatedPool:
 
 
 @pytest.fixture(autouse=True)
-def _collect_garbage_after_each_test() -> Iterator[None]:
+def _no_leaks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     # An unclosed session or socket warns when collected: collect now, so the
-    # warning (an error here) names the test that leaked it.
+    # warning (an error here) names the test that leaked it. asyncio reports
+    # "Task was destroyed but it is pending" and unretrieved task exceptions
+    # in its log instead: those fail the test too.
     yield
     gc.collect()
+    asyncio_errors = [
+        r.getMessage() for r in caplog.records if r.name == "asyncio" and r.levelno >= 40
+    ]
+    assert not asyncio_errors
