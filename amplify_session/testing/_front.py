@@ -39,6 +39,7 @@ import attrs
 from aiohttp import web
 
 from .._cognito.srp import G, N
+from ._loopback import loopback_server
 
 __all__ = ["StrictFront"]
 
@@ -209,18 +210,10 @@ class StrictFront:
     async def _serve(self, ready: threading.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = self._loop.create_future()
-        app = web.Application()
-        app.router.add_post("/", self._handle)
-        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = runner.addresses[0][1]
-        async with aiohttp.ClientSession() as upstream:
-            self._http = upstream
+        async with loopback_server(self._handle) as port, aiohttp.ClientSession() as upstream:
+            self._port, self._http = port, upstream
             ready.set()
             await self._stop
-        await runner.cleanup()
 
     # -- dispatch -------------------------------------------------------------
 

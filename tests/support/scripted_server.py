@@ -16,6 +16,8 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from amplify_session.testing._loopback import loopback_server
+
 
 @attrs.frozen
 class Answer:
@@ -57,15 +59,6 @@ class ScriptedServer:
 @asynccontextmanager
 async def scripted_server(*script: Step) -> AsyncIterator[ScriptedServer]:
     server = ScriptedServer(list(script))
-    app = web.Application()
-    app.router.add_post("/", server.handle)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    server.url = f"http://127.0.0.1:{port}/"
-    try:
+    async with loopback_server(server.handle) as port:
+        server.url = f"http://127.0.0.1:{port}/"
         yield server
-    finally:
-        await runner.cleanup()

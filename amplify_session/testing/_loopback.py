@@ -1,0 +1,27 @@
+"""An aiohttp server on a free port of 127.0.0.1, for fronts and fakes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+__all__ = ["loopback_server"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@asynccontextmanager
+async def loopback_server(handler: Handler) -> AsyncIterator[int]:
+    """Serve ``handler`` for ``POST /`` on 127.0.0.1; yields the port."""
+    app = web.Application()
+    app.router.add_post("/", handler)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
