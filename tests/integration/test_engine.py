@@ -14,15 +14,15 @@ from amplify_session import (
     AuthSession,
     EventName,
     MemoryStorage,
-    RetryPolicy,
     SessionEvent,
     SessionManager,
 )
 from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from tests.support.retry import fast_retry
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.anyio
-NO_RETRY = RetryPolicy(attempts=1, timeout=5, wait_initial=0, wait_max=0, wait_jitter=0)
+NO_RETRY = fast_retry(1)
 INTO_REFRESH_WINDOW = 3600 - 300 + 1  # hour-long tokens, default 300 s window
 
 

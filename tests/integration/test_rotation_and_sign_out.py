@@ -8,13 +8,13 @@ from amplify_session import (
     MemoryStorage,
     NetworkError,
     NotAuthorizedException,
-    RetryPolicy,
     SessionManager,
 )
 from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from tests.support.retry import fast_retry
 
 pytestmark = pytest.mark.anyio
-FAST_RETRY = RetryPolicy(attempts=2, timeout=5, wait_initial=0.01, wait_max=0.01, wait_jitter=0)
+FAST_RETRY = fast_retry(2)
 
 
 def _key(pool: EmulatedPool, field: str, username: str | None = None) -> str:

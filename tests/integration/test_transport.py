@@ -11,15 +11,15 @@ from amplify_session import (
     InvalidResponseException,
     NetworkError,
     NotAuthorizedException,
-    RetryPolicy,
     SessionManager,
     TooManyRequestsException,
 )
+from tests.support.retry import fast_retry
 from tests.support.scripted_server import Answer, ScriptedServer, scripted_server
 
 pytestmark = pytest.mark.anyio
 
-FAST_RETRY = RetryPolicy(attempts=3, timeout=10, wait_initial=0.01, wait_max=0.02, wait_jitter=0.01)
+FAST_RETRY = fast_retry(3)
 PASSWORD = "Sup3r-Secret-Pw"
 
 
@@ -96,7 +96,7 @@ async def test_retries_are_bounded_in_attempts() -> None:
 
 async def test_retries_are_bounded_in_total_time() -> None:
     # Each stalled attempt times out after 0.3 s; the whole call gives up after 0.5 s.
-    policy = RetryPolicy(attempts=50, timeout=0.5, wait_initial=0.01, wait_max=0.01, wait_jitter=0)
+    policy = fast_retry(50, timeout=0.5)
     async with scripted_server("stall") as server:
         with pytest.raises(NetworkError, match="timed out"):
             await _sign_in(server, retry=policy, request_timeout=0.3)
