@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "tests_latest_aiobotocore"]
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite, against real servers on 127.0.0.1."""
-    session.install("-e", ".[test]")
+    """The whole test suite, against real servers on 127.0.0.1.
+
+    aioboto3 pins an older aiobotocore, which these tests therefore run on.
+    """
+    session.install("-e", ".[test]", "aioboto3")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def tests_latest_aiobotocore(session: nox.Session) -> None:
+    """The aiobotocore integration and the examples again, on the newest aiobotocore."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "tests/integration/test_aiobotocore.py",
+        "tests/integration/test_examples.py",
+        *session.posargs,
+    )
 
 
 @nox.session

@@ -12,9 +12,9 @@ from typing import Literal
 
 from ._cognito import IdentityPoolClient
 from ._config import AuthConfig
-from ._errors import AuthError
+from ._errors import AuthError, InvalidResponseException
 from ._models import AWSCredentials
-from ._policy import Clock, Schedule, local_deadline, schedule
+from ._policy import Clock, Schedule, schedule
 from ._token_store import StoredIdentity, TokenSet, TokenStore
 
 __all__ = ["IdentityCredentials"]
@@ -107,24 +107,34 @@ class IdentityCredentials:
         )
         identity = await self._identity_for(kind, logins)
         try:
-            credentials = await self._identity_pool.get_credentials(identity.identity_id, logins)
+            credentials, server_time = await self._identity_pool.get_credentials(
+                identity.identity_id, logins
+            )
         except AuthError as err:
             if err.name in ("ResourceNotFoundException", "NotAuthorizedException"):
                 # The identity is gone or no longer ours: ask for a new one next time.
                 await self.forget_identity()
             raise
-        self._credentials, self._owner = credentials, owner
-        self._schedule = self._schedule_of(credentials, tokens)
+        when = self._schedule_of(credentials, tokens, server_time)
+        if when.expire_at <= self._clock.time():
+            raise InvalidResponseException("Cognito sent AWS credentials that have already expired")
+        self._credentials, self._owner, self._schedule = credentials, owner, when
         return credentials, identity.identity_id
 
-    def _schedule_of(self, credentials: AWSCredentials, tokens: TokenSet | None) -> Schedule:
+    def _schedule_of(
+        self, credentials: AWSCredentials, tokens: TokenSet | None, server_time: float | None
+    ) -> Schedule:
         if credentials.expiration is None:
             return Schedule.never()
+        now = self._clock.time()
+        # How long they remain valid, by the server's own clock when it answered
+        # (its Date header); failing that, by the drift measured on the tokens.
         drift = tokens.clock_drift if tokens else 0.0
-        expires_at = local_deadline(credentials.expiration.timestamp(), drift=drift, tolerance=0)
+        server_now = server_time if server_time is not None else now + drift
+        remaining = credentials.expiration.timestamp() - server_now
         return schedule(
-            expires_at=expires_at,
-            lifetime=expires_at - self._clock.time(),
+            expires_at=now + remaining,
+            lifetime=remaining,
             refresh_window=self._config.refresh_window,
             tolerance=self._config.expiry_tolerance,
             rng=self._rng,

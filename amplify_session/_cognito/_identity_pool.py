@@ -78,15 +78,17 @@ class IdentityPoolClient:
             raise InvalidResponseException("GetId answered no IdentityId")
         return identity_id
 
-    async def get_credentials(self, identity_id: str, logins: Mapping[str, str]) -> AWSCredentials:
-        """Return AWS credentials for ``identity_id``."""
+    async def get_credentials(
+        self, identity_id: str, logins: Mapping[str, str]
+    ) -> tuple[AWSCredentials, float | None]:
+        """Return AWS credentials for ``identity_id``, and the server's clock when it answered."""
         payload: dict[str, Any] = {"IdentityId": identity_id}
         if logins:
             payload["Logins"] = dict(logins)
-        body = await self._transport.call(
+        body, server_time = await self._transport.call_with_date(
             Service.IDENTITY_POOL,
             "GetCredentialsForIdentity",
             payload,
             secrets=list(logins.values()),
         )
-        return parse_credentials(body)
+        return parse_credentials(body), server_time

@@ -13,6 +13,7 @@ import enum
 import json
 import logging
 from collections.abc import Collection, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -76,6 +77,18 @@ class CognitoTransport:
         *,
         secrets: Collection[str] = (),
     ) -> dict[str, Any]:
+        """Call ``operation``; see :meth:`call_with_date`."""
+        body, _ = await self.call_with_date(service, operation, payload, secrets=secrets)
+        return body
+
+    async def call_with_date(
+        self,
+        service: Service,
+        operation: str,
+        payload: Mapping[str, Any],
+        *,
+        secrets: Collection[str] = (),
+    ) -> tuple[dict[str, Any], float | None]:
         """Call ``operation``, retrying transient failures within the policy's bounds.
 
         Args:
@@ -85,7 +98,8 @@ class CognitoTransport:
             secrets: Values in ``payload`` to scrub from any error message.
 
         Returns:
-            The decoded JSON answer.
+            The decoded JSON answer, and the server's clock (its ``Date``
+            header, epoch seconds) when it sent one.
 
         Raises:
             AuthError: The Cognito error, or NetworkError after the last retry.
@@ -111,7 +125,7 @@ class CognitoTransport:
 
     async def _send_once(
         self, url: str, target: str, body: str, secrets: Collection[str]
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], float | None]:
         operation = target.rsplit(".", 1)[1]
         try:
             async with self._client().post(
@@ -120,6 +134,7 @@ class CognitoTransport:
                 status = response.status
                 text = await response.text(encoding="utf-8", errors="replace")
                 error_type = response.headers.get("x-amzn-errortype", "")
+                server_time = _server_time(response.headers.get("Date"))
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             _log.debug("%s failed: %s", operation, type(exc).__name__)
             raise NetworkError(
@@ -128,10 +143,19 @@ class CognitoTransport:
                 underlying_error=exc,
             ) from exc
         if 200 <= status < 300:
-            return _decode_success(operation, text)
+            return _decode_success(operation, text), server_time
         error = _decode_error(status, text, error_type, secrets)
         _log.debug("%s answered %s %s", operation, status, error.name)
         raise error
+
+
+def _server_time(date: str | None) -> float | None:
+    if not date:
+        return None
+    try:
+        return parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _is_retryable(exc: Exception) -> bool:

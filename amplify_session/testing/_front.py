@@ -44,6 +44,7 @@ from ._loopback import loopback_server
 __all__ = ["StrictFront"]
 
 _IDP = "AWSCognitoIdentityProviderService."
+_IDENTITY = "AWSCognitoIdentityService."
 _TIMESTAMP = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"[1-9]\d? \d\d:\d\d:\d\d UTC \d{4}"
@@ -149,6 +150,7 @@ class StrictFront:
             self._faults: list[tuple[str, int | float | str, int]] = []
             self.calls.clear()
             self.requests.clear()
+            self.issued_access_keys: list[str] = []
 
     def inject(self, operation: str, fault: int | float | str, *, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``operation`` ("*" for any) with a fault.
@@ -233,7 +235,8 @@ class StrictFront:
             await asyncio.sleep(fault)
         elif fault is not None:
             return await self._fault(request, fault)
-        handler = getattr(self, f"_op_{operation}", None) if target.startswith(_IDP) else None
+        handled = target.startswith((_IDP, _IDENTITY))
+        handler = getattr(self, f"_op_{operation}", None) if handled else None
         try:
             if handler is None:
                 return await self._forward(target, raw)
@@ -279,7 +282,10 @@ class StrictFront:
             return response.status, text, response.headers.get("x-amzn-errortype", "")
 
     async def _moto(self, operation: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-        status, text, _ = await self._upstream_call(_IDP + operation, json.dumps(payload).encode())
+        return await self._moto_call(_IDP + operation, payload)
+
+    async def _moto_call(self, target: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        status, text, _ = await self._upstream_call(target, json.dumps(payload).encode())
         answer: dict[str, Any] = json.loads(text) if text else {}
         if status != 200:
             name = str(answer.get("__type", "InternalErrorException")).rsplit("#", 1)[-1]
@@ -542,6 +548,19 @@ class StrictFront:
         if moto_token in pool.refresh_tokens:
             pool.refresh_tokens[moto_token] = None
         return {}
+
+    # -- Identity Pool ----------------------------------------------------------
+
+    async def _op_GetCredentialsForIdentity(self, body: dict[str, Any]) -> dict[str, Any]:
+        """moto hands out the same key every time; Cognito never does."""
+        answer = await self._moto_call(_IDENTITY + "GetCredentialsForIdentity", body)
+        credentials = answer.get("Credentials") or {}
+        credentials["AccessKeyId"] = "ASIA" + secrets.token_hex(8).upper()
+        credentials["SecretKey"] = secrets.token_urlsafe(30)
+        credentials["SessionToken"] = secrets.token_urlsafe(60)
+        with self._lock:
+            self.issued_access_keys.append(credentials["AccessKeyId"])
+        return answer
 
 
 # -- helpers over moto's in-process backends ----------------------------------
