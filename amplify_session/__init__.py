@@ -23,6 +23,7 @@ from ._errors import (
     RefreshTokenReuseException,
     ResourceNotFoundException,
     StorageException,
+    TokenExpiredException,
     TokenRevokedException,
     TooManyRequestsException,
     UserAlreadyAuthenticatedException,
@@ -40,7 +41,7 @@ from ._facade import (
     sign_in,
     sign_out,
 )
-from ._jwt import decode_jwt
+from ._jwt import TokenVerifier, decode_jwt
 from ._manager import SessionManager
 from ._models import (
     JWT,
@@ -91,7 +92,9 @@ __all__ = [
     "SignInResult",
     "SignOutResult",
     "StorageException",
+    "TokenExpiredException",
     "TokenRevokedException",
+    "TokenVerifier",
     "TooManyRequestsException",
     "UserAlreadyAuthenticatedException",
     "UserInfo",

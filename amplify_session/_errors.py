@@ -5,7 +5,9 @@
     AuthError
     ├── NetworkError                        transport failure or timeout (retryable)
     ├── InvalidConfigurationException       a bad AuthConfig field
-    ├── InvalidTokenException               a malformed JWT or a stored session that does not parse
+    ├── InvalidTokenException               a malformed, forged or unacceptable JWT, or a
+    │   │                                   stored session that does not parse
+    │   └── TokenExpiredException           a token past its exp (or before its nbf)
     ├── InvalidResponseException            the server answered something we cannot read
     ├── UserUnAuthenticatedException        the call needs a signed-in user
     ├── UserAlreadyAuthenticatedException   sign_in while a user is signed in
@@ -46,6 +48,7 @@ __all__ = [
     "RefreshTokenReuseException",
     "ResourceNotFoundException",
     "StorageException",
+    "TokenExpiredException",
     "TokenRevokedException",
     "TooManyRequestsException",
     "UserAlreadyAuthenticatedException",
@@ -131,6 +134,10 @@ class InvalidConfigurationException(_NamedAuthError):
 
 class InvalidTokenException(_NamedAuthError):
     """A JWT (or a stored session) is malformed."""
+
+
+class TokenExpiredException(InvalidTokenException):
+    """A token is expired, or not valid yet."""
 
 
 class InvalidResponseException(_NamedAuthError):

@@ -1,17 +1,26 @@
-"""Decoding JWTs without verifying them (Amplify's ``decodeJWT``)."""
+"""JWTs: decoding without verifying (Amplify's ``decodeJWT``), and TokenVerifier."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import math
 import re
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Collection, Mapping
+from typing import Any, Literal, TypeGuard
 
-from ._errors import InvalidTokenException
+from jose import jwk as jose_jwk
+from jose.exceptions import JOSEError
+
+from ._config import AuthConfig
+from ._errors import InvalidParameterException, InvalidTokenException, TokenExpiredException
+from ._jwks import JWKSCache
 from ._models import JWT
+from ._policy import Clock, SystemClock
 
-__all__ = ["MAX_TOKEN_LENGTH", "decode_jwt"]
+__all__ = ["MAX_TOKEN_LENGTH", "TokenVerifier", "decode_jwt"]
 
 #: Longest token accepted, checked before any decoding. Cognito id tokens
 #: with many groups and attributes stay far below this.
@@ -74,3 +83,158 @@ def _b64url_decode(segment: str, what: str) -> bytes:
 def _reject_constant(name: str) -> Any:
     # NaN and Infinity are not JSON; Python accepts them by default.
     raise ValueError(name)
+
+
+class TokenVerifier:
+    """Verifies Cognito access or id tokens: signature, issuer, use, client, time.
+
+    The pool's JWKS is fetched from the issuer (or ``jwks_url``) and cached.
+    An unknown key id triggers one refetch, shared by every concurrent
+    caller, then a ``penalty`` window during which unknown key ids are
+    refused without fetching, so a flood of bad tokens cannot hammer the
+    endpoint. A verified token is cached until it expires: verifying it
+    again costs a dictionary lookup.
+
+    Args:
+        user_pool_id: The pool that issues the tokens.
+        client_id: The app client the tokens must be for.
+        token_use: ``"access"`` or ``"id"``.
+        jwks_url: Where the keys are, when not at the issuer (emulators).
+        leeway: Seconds of tolerance on ``exp`` and ``nbf``.
+        required_groups: Groups (``cognito:groups``) the user must all be in.
+        required_scopes: Scopes (access tokens' ``scope``) that must all be granted.
+        clock: The wall clock (a seam for tests).
+        penalty: Seconds between JWKS fetches caused by unknown key ids.
+        max_token_length: Longer tokens are refused before any decoding.
+    """
+
+    def __init__(
+        self,
+        *,
+        user_pool_id: str,
+        client_id: str,
+        token_use: Literal["access", "id"] = "access",  # noqa: S107 (a token kind)
+        jwks_url: str | None = None,
+        leeway: float = 0.0,
+        required_groups: Collection[str] | None = None,
+        required_scopes: Collection[str] | None = None,
+        clock: Clock | None = None,
+        penalty: float = 10.0,
+        max_token_length: int = 16 * 1024,
+        cache_size: int = 10_000,
+    ) -> None:
+        config = AuthConfig(user_pool_id=user_pool_id, user_pool_client_id=client_id)
+        if token_use not in ("access", "id"):
+            raise InvalidParameterException("token_use must be 'access' or 'id'")
+        self._issuer = f"https://cognito-idp.{config.region}.amazonaws.com/{user_pool_id}"
+        self._client_id = client_id
+        self._use = token_use
+        self._leeway = leeway
+        self._groups = frozenset(required_groups or ())
+        self._scopes = frozenset(required_scopes or ())
+        self._clock = clock if clock is not None else SystemClock()
+        self._max_length = max_token_length
+        self._jwks = JWKSCache(
+            jwks_url or f"{self._issuer}/.well-known/jwks.json",
+            clock=self._clock,
+            penalty=penalty,
+            timeout=10.0,
+        )
+        self._verified: OrderedDict[str, JWT] = OrderedDict()
+        self._cache_size = cache_size
+
+    def __repr__(self) -> str:
+        return f"TokenVerifier(issuer={self._issuer!r}, token_use={self._use!r})"
+
+    @property
+    def jwks(self) -> JWKSCache:
+        """The key cache (its ``fetches`` counts JWKS requests)."""
+        return self._jwks
+
+    async def __aenter__(self) -> TokenVerifier:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Release the HTTP session used for the JWKS."""
+        await self._jwks.aclose()
+
+    async def verify(self, token: str) -> JWT:
+        """Return the decoded token if it is genuine, current and for this client.
+
+        Raises:
+            TokenExpiredException: Expired, or not valid yet.
+            InvalidTokenException: Anything else wrong with it (never echoing it).
+            NetworkError: The JWKS could not be fetched.
+        """
+        value: object = token
+        if not isinstance(value, str) or len(value) > self._max_length:
+            raise InvalidTokenException(
+                f"a token must be a str of at most {self._max_length} chars"
+            )
+        cached = self._verified.get(token)
+        if cached is not None:
+            self._check_time(cached.payload)
+            self._verified.move_to_end(token)
+            return cached
+        jwt = decode_jwt(token)
+        await self._check_signature(jwt)
+        self._check_claims(jwt.payload)
+        self._verified[token] = jwt
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+        return jwt
+
+    async def _check_signature(self, jwt: JWT) -> None:
+        alg, kid = jwt.header.get("alg"), jwt.header.get("kid")
+        if alg not in _ALGORITHMS:
+            raise InvalidTokenException(f"algorithm {alg!r} is not allowed (only RS256)")
+        if not isinstance(kid, str):
+            raise InvalidTokenException("the token has no key id")
+        key = await self._jwks.key(kid)
+        signing_input, _, signature = jwt.raw.rpartition(".")
+        try:
+            public_key = jose_jwk.construct(key, algorithm=alg)
+            genuine = public_key.verify(
+                signing_input.encode(), _b64url_decode(signature, "signature")
+            )
+        except JOSEError:
+            genuine = False
+        if not genuine:
+            raise InvalidTokenException("the token's signature is not valid")
+
+    def _check_claims(self, claims: Mapping[str, Any]) -> None:
+        if claims.get("iss") != self._issuer:
+            raise InvalidTokenException("the token is from another issuer")
+        if claims.get("token_use") != self._use:
+            raise InvalidTokenException(f"the token is not an {self._use} token")
+        audience = claims.get("client_id") if self._use == "access" else claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if self._client_id not in audiences:
+            raise InvalidTokenException("the token is for another app client")
+        self._check_time(claims)
+        groups = claims.get("cognito:groups")
+        if self._groups - set(groups if isinstance(groups, list) else []):
+            raise InvalidTokenException("the user is not in the required groups")
+        scope = claims.get("scope")
+        if self._scopes - set(scope.split() if isinstance(scope, str) else []):
+            raise InvalidTokenException("the token lacks a required scope")
+
+    def _check_time(self, claims: Mapping[str, Any]) -> None:
+        now = self._clock.time()
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        if not _is_number(exp):
+            raise InvalidTokenException("the token has no numeric 'exp' claim")
+        if now >= exp + self._leeway:
+            raise TokenExpiredException("the token has expired")
+        if nbf is not None and (not _is_number(nbf) or now + self._leeway < nbf):
+            raise TokenExpiredException("the token is not valid yet")
+
+
+_ALGORITHMS = frozenset({"RS256"})
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,53 +1,46 @@
-"""A small aiohttp API that accepts only valid Cognito access tokens.
+"""A small aiohttp API that accepts only valid Cognito access tokens (TokenVerifier).
 
-It checks the signature against the user pool's JWKS, the issuer, the
-token use, the app client and the expiry, and answers 401 otherwise.
+The verifier checks the signature against the user pool's JWKS (cached), the
+issuer, the token use, the app client and the expiry; the API answers 401
+otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-import urllib.request
-from typing import Any
 
 import aiohttp
 from aiohttp import web
-from jose import JWTError, jwt
 
-from amplify_session import SessionManager
+from amplify_session import InvalidTokenException, SessionManager, TokenVerifier
 from amplify_session.integrations.aiohttp import BearerAuth
-from amplify_session.testing import EmulatedPool, Emulator
+from amplify_session.testing import Emulator
+
+VERIFIER = web.AppKey("verifier", TokenVerifier)
 
 
-def make_api(jwks: dict[str, Any], issuer: str, client_id: str) -> web.Application:
-    async def profile(request: web.Request) -> web.Response:
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        try:
-            claims = jwt.decode(token, jwks, algorithms=["RS256"], issuer=issuer)
-        except JWTError:
-            raise web.HTTPUnauthorized() from None
-        if claims.get("token_use") != "access" or claims.get("client_id") != client_id:
-            raise web.HTTPUnauthorized()
-        left = int(claims["exp"] - time.time())
-        return web.json_response({"user": claims["username"], "expires_in": left})
-
-    app = web.Application()
-    app.router.add_get("/profile", profile)
-    return app
-
-
-def pool_keys(emulator: Emulator, pool: EmulatedPool) -> dict[str, Any]:
-    url = f"{emulator.url}/{pool.user_pool_id}/.well-known/jwks.json"
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        return json.loads(answer.read())  # type: ignore[no-any-return]
+async def profile(request: web.Request) -> web.Response:
+    token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    try:
+        claims = (await request.app[VERIFIER].verify(token)).payload
+    except InvalidTokenException as err:
+        raise web.HTTPUnauthorized(text=err.message) from None
+    left = int(claims["exp"] - time.time())
+    return web.json_response({"user": claims["username"], "expires_in": left})
 
 
 async def main(emulator: Emulator) -> None:
     pool = emulator.provision()
-    issuer = f"https://cognito-idp.{pool.region}.amazonaws.com/{pool.user_pool_id}"
-    runner = web.AppRunner(make_api(pool_keys(emulator, pool), issuer, pool.client_id))
+    verifier = TokenVerifier(
+        user_pool_id=pool.user_pool_id,
+        client_id=pool.client_id,
+        jwks_url=f"{emulator.url}/{pool.user_pool_id}/.well-known/jwks.json",  # the emulator's
+    )
+    app = web.Application()
+    app[VERIFIER] = verifier
+    app.router.add_get("/profile", profile)
+    runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 8766).start()
     try:
@@ -55,7 +48,7 @@ async def main(emulator: Emulator) -> None:
             aiohttp.ClientSession() as anonymous,
             anonymous.get("http://127.0.0.1:8766/profile") as response,
         ):
-            print("without a token:", response.status)
+            print("without a token:", response.status, await response.text())
         async with SessionManager(pool.config()) as manager:
             await manager.sign_in(pool.username, pool.password)
             async with (
@@ -65,6 +58,7 @@ async def main(emulator: Emulator) -> None:
                 print("with the session's token:", response.status, await response.json())
     finally:
         await runner.cleanup()
+        await verifier.aclose()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Mapping
@@ -34,10 +35,19 @@ class FileStorage:
     Args:
         path: The file; its directory is created (mode 0700) when missing.
         lock_timeout: Seconds to wait for another process's lock.
+        allow_insecure_permissions: Accept a file that other users can read
+            or write (refused by default: it holds refresh tokens).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        lock_timeout: float = 10.0,
+        allow_insecure_permissions: bool = False,
+    ) -> None:
         self._path = Path(path)
+        self._allow_insecure = allow_insecure_permissions
         self._lock = filelock.FileLock(f"{self._path}.lock", timeout=lock_timeout)
 
     def __repr__(self) -> str:
@@ -91,7 +101,9 @@ class FileStorage:
 
     def _read(self) -> dict[str, str]:
         try:
-            raw = self._path.read_bytes()
+            with open(self._path, "rb") as file:
+                self._check_permissions(os.fstat(file.fileno()).st_mode)
+                raw = file.read()
         except FileNotFoundError:
             return {}
         except OSError as exc:
@@ -104,6 +116,14 @@ class FileStorage:
                 recovery_suggestion="Sign in again; the unreadable file is kept for inspection.",
             )
         return items
+
+    def _check_permissions(self, mode: int) -> None:
+        if mode & 0o077 and not self._allow_insecure:
+            raise StorageException(
+                f"{self._path} is open to other users (mode {stat.S_IMODE(mode):04o})",
+                recovery_suggestion=f"chmod 600 {self._path}, or pass "
+                "allow_insecure_permissions=True if that is intended.",
+            )
 
     def _move_aside(self) -> Path:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

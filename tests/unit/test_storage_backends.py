@@ -98,6 +98,7 @@ async def test_a_corrupt_file_is_moved_aside_and_reported_once(
 ) -> None:
     path = tmp_path / "session.json"
     path.write_bytes(content)
+    path.chmod(0o600)
     store = FileStorage(path)
     with pytest.raises(StorageException, match="corrupt; moved aside") as info:
         await store.get_item("k")
@@ -147,3 +148,16 @@ async def test_a_corrupt_keyring_entry_is_a_storage_error(
     keyring.set_password("svc-corrupt", "session", "not json")
     with pytest.raises(StorageException, match="not a session"):
         await KeyringStorage("svc-corrupt").get_item("k")
+
+
+async def test_a_file_others_can_read_is_refused_unless_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "session.json"
+    await FileStorage(path).set_item("k", "v")
+    path.chmod(0o644)
+    with pytest.raises(StorageException, match="open to other users") as info:
+        await FileStorage(path).get_item("k")
+    assert "chmod 600" in (info.value.recovery_suggestion or "")
+    assert await FileStorage(path, allow_insecure_permissions=True).get_item("k") == "v"
+    await FileStorage(path, allow_insecure_permissions=True).set_item("k", "w")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # a rewrite is private again
+    assert await FileStorage(path).get_item("k") == "w"

@@ -1,12 +1,23 @@
-import pytest
+import contextlib
 
-from amplify_session import InvalidTokenException, MemoryStorage, SignInDetails, decode_jwt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from amplify_session import (
+    AuthError,
+    InvalidTokenException,
+    MemoryStorage,
+    SignInDetails,
+    decode_jwt,
+)
 from amplify_session._token_store import StoredIdentity, TokenSet, TokenStore
 from amplify_session.storage import BatchKeyValueStorage, KeyValueStorage
 from tests.support.tokens import make_jwt
 
 pytestmark = pytest.mark.anyio
 PREFIX = "CognitoIdentityServiceProvider.client1"
+FIELDS = ["accessToken", "idToken", "refreshToken", "clockDrift", "deviceKey", "signInDetails"]
 
 
 class RecordingStorage:
@@ -120,3 +131,27 @@ async def test_identity_round_trip() -> None:
     assert await store.load_identity() == identity
     await store.clear_identity()
     assert await store.load_identity() is None
+
+
+_stored_values = st.one_of(
+    st.none(), st.text(max_size=60), st.sampled_from(["", "0", "-5", "{}", "[]", "null"])
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(FIELDS), _stored_values), st.text(max_size=20))
+async def test_any_stored_content_loads_or_raises_an_auth_error(
+    values: dict[str, str | None], username: str
+) -> None:
+    storage = MemoryStorage()
+    store = TokenStore(storage, "client1", "us-east-1:abc")
+    await storage.set_item(f"{PREFIX}.LastAuthUser", username)
+    for field, value in values.items():
+        if value is not None:
+            await storage.set_item(f"{PREFIX}.{username}.{field}", value)
+    await storage.set_item(
+        "com.amplify.Cognito.us-east-1:abc.identityId", values.get("idToken") or ""
+    )
+    with contextlib.suppress(AuthError):
+        await store.load()
+    await store.load_identity()  # never raises: an unreadable identity is forgotten
