@@ -9,6 +9,7 @@ refresh.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Collection, Mapping
@@ -26,6 +27,7 @@ from ._errors import (
     InvalidParameterException,
     NoCredentialsException,
     NotAuthorizedException,
+    StorageException,
     UserAlreadyAuthenticatedException,
     UserUnAuthenticatedException,
 )
@@ -47,7 +49,7 @@ from ._refresh_loop import RefreshLoop
 from ._session_core import DEFINITIVE_FAILURES, SessionCore
 from ._sign_in import SUPPORTED_FLOWS, PendingChallenge, SignInFlow, next_step_for
 from ._token_store import TokenSet, TokenStore
-from .storage import KeyValueStorage, MemoryStorage
+from .storage import CoordinatedStorage, KeyValueStorage, MemoryStorage
 
 __all__ = ["SessionManager"]
 
@@ -83,7 +85,7 @@ class SessionManager:
     ) -> None:
         self._config = config
         self._clock = clock if clock is not None else SystemClock()
-        store = TokenStore(
+        store = self._store = TokenStore(
             storage if storage is not None else MemoryStorage(),
             config.user_pool_client_id,
             config.identity_pool_id,
@@ -135,6 +137,8 @@ class SessionManager:
         self._task_group = group
         self._hub.attach(group)
         group.start_soon(self._refresh_loop.run)
+        if self._store.coordinated is not None:
+            group.start_soon(self._follow_other_processes, self._store.coordinated)
         return self
 
     async def __aexit__(
@@ -310,6 +314,23 @@ class SessionManager:
     async def _refresh(self, forced: bool) -> tuple[AuthSession, bool]:
         async with self._lock:
             return await self._core.refresh(forced)
+
+    async def _follow_other_processes(self, shared: CoordinatedStorage) -> None:
+        """Apply what other processes announce; after a lost feed, re-read once."""
+        backoff = Backoff(initial=0.5, maximum=10.0)
+        while True:
+            try:
+                async for note in shared.messages():
+                    async with self._lock:
+                        await self._core.reconcile(note)
+                    backoff.reset()
+            except StorageException as err:
+                delay = backoff.next_delay()
+                _log.error("lost the shared storage (%s); re-reading in %.1f s", err.name, delay)
+                await anyio.sleep(delay)
+                with contextlib.suppress(StorageException):
+                    async with self._lock:
+                        await self._core.reconcile(None)
 
     async def _refresh_in_background(self) -> bool:
         _, succeeded = await self._flight.run(

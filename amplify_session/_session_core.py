@@ -8,14 +8,16 @@ and emits the events.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
+import uuid
 
 from ._cognito import AuthenticationResult
 from ._config import AuthConfig
 from ._credentials import IdentityCredentials
-from ._errors import AuthError, NotAuthorizedException
+from ._errors import AuthError, InvalidTokenException, NotAuthorizedException, StorageException
 from ._events import EventHub, EventName, SessionEvent
 from ._models import AuthSession, SignInDetails
 from ._policy import Clock, Phase, Schedule, phase, schedule
@@ -62,6 +64,9 @@ class SessionCore:
         self._rng = rng
         self._hub = hub
         self._loaded = False
+        self._shared = store.coordinated  # RedisStorage and the like: refresh once per fleet
+        self._origin = uuid.uuid4().hex  # tells our own announcements from others'
+        self._unsaved = False
         self.tokens: TokenSet | None = None
         self._token_schedule = Schedule.never()
         self.session = _EMPTY_SESSION
@@ -106,6 +111,7 @@ class SessionCore:
         """
         await self.load()
         failures: list[AuthError] = []
+        await self._save_unsaved(failures)
         tokens_changed = await self._refresh_tokens(forced, failures)
         credentials_changed = await self._refresh_credentials(forced, failures)
         self._publish()
@@ -132,6 +138,7 @@ class SessionCore:
         await self._store.save(tokens)
         self._publish()
         self._emit(EventName.SIGNED_IN)
+        await self._announce("tokens")
 
     async def forget(self, error: AuthError | None = None) -> TokenSet | None:
         """Sign out locally: memory and storage. Returns the tokens that were held."""
@@ -142,6 +149,7 @@ class SessionCore:
         await self._store.clear()
         self._publish()
         self._emit(EventName.SIGNED_OUT, error=error)
+        await self._announce("signedOut")
         return tokens
 
     async def _refresh_tokens(self, forced: bool, failures: list[AuthError]) -> bool:
@@ -150,6 +158,32 @@ class SessionCore:
             return False
         if not forced and phase(self._clock.time(), self._token_schedule) is Phase.FRESH:
             return False
+        if self._shared is None:
+            return await self._refresh_tokens_now(tokens, failures)
+        return await self._refresh_tokens_shared(forced, failures)
+
+    async def _refresh_tokens_shared(self, forced: bool, failures: list[AuthError]) -> bool:
+        """Refresh under the fleet's lock, unless another process just did."""
+        assert self._shared is not None
+        changed: bool | None = None
+        try:
+            name = f"refresh:{self._config.user_pool_client_id}"
+            async with self._shared.lock(name, wait=self._shared.lock_ttl + 1) as held:
+                adopted = held and await self._adopt_newer_stored()
+                fresh = phase(self._clock.time(), self._token_schedule) is Phase.FRESH
+                if adopted and fresh and not forced:
+                    changed = True  # another process refreshed: no Cognito call
+                else:
+                    assert self.tokens is not None
+                    changed = await self._refresh_tokens_now(self.tokens, failures)
+        except StorageException as err:
+            if changed is None:
+                _log.error("shared storage unavailable (%s); refreshing locally", err.name)
+                assert self.tokens is not None
+                changed = await self._refresh_tokens_now(self.tokens, failures)
+        return changed
+
+    async def _refresh_tokens_now(self, tokens: TokenSet, failures: list[AuthError]) -> bool:
         try:
             fresh = await self._fetch_tokens(tokens)
         except AuthError as err:
@@ -161,12 +195,69 @@ class SessionCore:
             failures.append(err)
             return False
         self._set_tokens(fresh)  # memory first: a rotated refresh token must not be lost
-        try:
-            await self._store.save(fresh)
-        except AuthError as err:
-            _log.error("refreshed tokens could not be stored (%s); kept in memory", err.name)
-            failures.append(err)
+        self._unsaved = True
+        await self._save_unsaved(failures)
         return True
+
+    async def _save_unsaved(self, failures: list[AuthError]) -> None:
+        """Store tokens that could not be stored before (the storage was down)."""
+        if not self._unsaved or self.tokens is None:
+            return
+        try:
+            await self._store.save(self.tokens)
+        except AuthError as err:
+            _log.error("tokens could not be stored (%s); kept in memory", err.name)
+            failures.append(err)
+            return
+        self._unsaved = False
+        await self._announce("tokens")
+
+    async def _adopt_newer_stored(self) -> bool:
+        """Take the stored tokens if another process stored newer ones."""
+        try:
+            stored = await self._store.load()
+        except InvalidTokenException:
+            return False
+        ours = self.tokens
+        if stored is None or (ours is not None and not _newer(stored, ours)):
+            return False
+        self._set_tokens(stored)
+        return True
+
+    async def reconcile(self, note: str | None) -> None:
+        """Another process changed the shared session (``note`` None: we may have missed some).
+
+        Adopts newer stored tokens (emitting our own events), follows a
+        sign-out, and writes our tokens back where the storage lost them.
+        """
+        kind, origin = _parse_note(note)
+        if origin == self._origin:
+            return
+        await self.load()
+        await self._save_unsaved([])
+        had = self.tokens
+        if await self._adopt_newer_stored():
+            self._publish()
+            self._emit(EventName.TOKEN_REFRESH if had is not None else EventName.SIGNED_IN)
+            return
+        if had is None or await self._store.load() is not None:
+            return
+        if kind == "signedOut":
+            self._set_tokens(None)
+            await self._credentials.forget_identity()
+            self._publish()
+            self._emit(EventName.SIGNED_OUT)
+        else:  # the storage lost the session (a restart without persistence): restore it
+            self._unsaved = True
+            await self._save_unsaved([])
+
+    async def _announce(self, kind: str) -> None:
+        if self._shared is None:
+            return
+        try:
+            await self._shared.publish(json.dumps({"kind": kind, "origin": self._origin}))
+        except StorageException as err:
+            _log.warning("could not tell other processes about %s (%s)", kind, err.name)
 
     async def _fetch_tokens(self, tokens: TokenSet) -> TokenSet:
         if tokens.refresh_token is None:
@@ -237,3 +328,27 @@ class SessionCore:
 
     def _emit(self, name: EventName, *, error: AuthError | None = None) -> None:
         self._hub.emit(SessionEvent(name=name, session=self.session, error=error))
+
+
+def _newer(stored: TokenSet, ours: TokenSet) -> bool:
+    """Whether ``stored`` replaces ``ours``: other tokens, issued no earlier."""
+    if stored.access_token.raw == ours.access_token.raw:
+        return False
+    stored_iat, our_iat = (
+        stored.access_token.payload.get("iat"),
+        ours.access_token.payload.get("iat"),
+    )
+    if isinstance(stored_iat, (int, float)) and isinstance(our_iat, (int, float)):
+        return stored_iat >= our_iat
+    return True
+
+
+def _parse_note(note: str | None) -> tuple[str | None, str | None]:
+    try:
+        value = json.loads(note) if note else {}
+    except ValueError:
+        return None, None
+    if not isinstance(value, dict):
+        return None, None
+    kind, origin = value.get("kind"), value.get("origin")
+    return (kind if isinstance(kind, str) else None), (origin if isinstance(origin, str) else None)

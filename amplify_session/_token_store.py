@@ -21,7 +21,7 @@ from ._errors import InvalidResponseException, InvalidTokenException
 from ._jwt import decode_jwt
 from ._models import JWT, AuthTokens, SignInDetails
 from ._policy import clock_drift
-from .storage import KeyValueStorage, write_items
+from .storage import CoordinatedStorage, KeyValueStorage, write_items
 
 __all__ = [
     "StoredIdentity",
@@ -101,6 +101,8 @@ class TokenStore:
         self, storage: KeyValueStorage, client_id: str, identity_pool_id: str | None
     ) -> None:
         self._storage = storage
+        #: The storage, when it coordinates processes (locks, pub/sub).
+        self.coordinated = storage if isinstance(storage, CoordinatedStorage) else None
         self._prefix = f"CognitoIdentityServiceProvider.{client_id}"
         self._identity_key = (
             f"com.amplify.Cognito.{identity_pool_id}.identityId" if identity_pool_id else None

@@ -7,10 +7,11 @@
 
 from ._file import FileStorage
 from ._memory import MemoryStorage
-from ._protocol import BatchKeyValueStorage, KeyValueStorage, write_items
+from ._protocol import BatchKeyValueStorage, CoordinatedStorage, KeyValueStorage, write_items
 
 __all__ = [
     "BatchKeyValueStorage",
+    "CoordinatedStorage",
     "FileStorage",
     "KeyValueStorage",
     "MemoryStorage",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
-__all__ = ["BatchKeyValueStorage", "KeyValueStorage", "write_items"]
+__all__ = ["BatchKeyValueStorage", "CoordinatedStorage", "KeyValueStorage", "write_items"]
 
 
 @runtime_checkable
@@ -36,6 +37,29 @@ class BatchKeyValueStorage(KeyValueStorage, Protocol):
     async def update_items(self, changes: Mapping[str, str | None]) -> None:
         """Set every key whose value is a str and remove every key whose value is None,
         all at once: a reader sees either none or all of the changes."""
+        ...
+
+
+@runtime_checkable
+class CoordinatedStorage(BatchKeyValueStorage, Protocol):
+    """A storage shared by processes that can coordinate them (RedisStorage).
+
+    The manager takes :meth:`lock` around a refresh, and announces changes
+    with :meth:`publish` so that the others re-read the session.
+    """
+
+    lock_ttl: float
+
+    def lock(self, name: str, *, wait: float) -> AbstractAsyncContextManager[bool]:
+        """Hold a lock shared by every process; yields False if ``wait`` runs out."""
+        ...
+
+    async def publish(self, message: str) -> None:
+        """Send ``message`` to every process listening."""
+        ...
+
+    def messages(self) -> AsyncIterator[str]:
+        """Messages from every process, until the connection breaks."""
         ...
 
 
