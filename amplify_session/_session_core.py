@@ -40,6 +40,7 @@ DEFINITIVE_FAILURES = frozenset(
     }
 )
 _EMPTY_SESSION = AuthSession()
+_IAT_RESOLUTION = 1.0  # seconds
 
 
 class SessionCore:
@@ -111,7 +112,7 @@ class SessionCore:
         """
         await self.load()
         failures: list[AuthError] = []
-        await self._save_unsaved(failures)
+        await self._save_unsaved()
         tokens_changed = await self._refresh_tokens(forced, failures)
         credentials_changed = await self._refresh_credentials(forced, failures)
         self._publish()
@@ -121,7 +122,9 @@ class SessionCore:
             self._emit(EventName.CREDENTIALS_REFRESH)
         if failures and (forced or self._clock.time() >= self.usable_until):
             raise failures[0]
-        return self.session, not failures
+        # Tokens kept only in memory count as a failure for the background
+        # loop, which comes back (with backoff) to store them.
+        return self.session, not failures and not self._unsaved
 
     async def adopt(self, answer: AuthenticationResult, details: SignInDetails) -> None:
         """Take the tokens of a completed sign-in."""
@@ -196,10 +199,10 @@ class SessionCore:
             return False
         self._set_tokens(fresh)  # memory first: a rotated refresh token must not be lost
         self._unsaved = True
-        await self._save_unsaved(failures)
+        await self._save_unsaved()
         return True
 
-    async def _save_unsaved(self, failures: list[AuthError]) -> None:
+    async def _save_unsaved(self) -> None:
         """Store tokens that could not be stored before (the storage was down)."""
         if not self._unsaved or self.tokens is None:
             return
@@ -207,7 +210,6 @@ class SessionCore:
             await self._store.save(self.tokens)
         except AuthError as err:
             _log.error("tokens could not be stored (%s); kept in memory", err.name)
-            failures.append(err)
             return
         self._unsaved = False
         await self._announce("tokens")
@@ -234,7 +236,7 @@ class SessionCore:
         if origin == self._origin:
             return
         await self.load()
-        await self._save_unsaved([])
+        await self._save_unsaved()
         had = self.tokens
         if await self._adopt_newer_stored():
             self._publish()
@@ -249,7 +251,7 @@ class SessionCore:
             self._emit(EventName.SIGNED_OUT)
         else:  # the storage lost the session (a restart without persistence): restore it
             self._unsaved = True
-            await self._save_unsaved([])
+            await self._save_unsaved()
 
     async def _announce(self, kind: str) -> None:
         if self._shared is None:
@@ -296,7 +298,9 @@ class SessionCore:
         self._token_schedule = Schedule.never() if tokens is None else self._schedule_of(tokens)
 
     def _schedule_of(self, tokens: TokenSet) -> Schedule:
-        expires_at = tokens.server_expiry - tokens.clock_drift
+        # iat has whole seconds, so the measured drift can be up to a second
+        # short: assume the worst, and a token is never served past its exp.
+        expires_at = tokens.server_expiry - tokens.clock_drift - _IAT_RESOLUTION
         issued_at = tokens.access_token.payload.get("iat")
         lifetime = (
             tokens.server_expiry - issued_at

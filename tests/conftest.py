@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from amplify_session.testing import EmulatedPool, Emulator
+from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture
@@ -19,6 +20,21 @@ def anyio_backend() -> str:
 def emulator() -> Iterator[Emulator]:
     with Emulator() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """An empty Redis."""
+    redis_server.flush()
+    return redis_server.url
 
 
 @pytest.fixture

@@ -126,7 +126,10 @@ class StrictFront:
         self._port = 0
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
+        #: (operation, request body) of every call, in order.
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        #: (wall-clock time, operation) of every call, in order.
+        self.timeline: list[tuple[float, str]] = []
         self.reset()
 
     def __repr__(self) -> str:
@@ -150,6 +153,7 @@ class StrictFront:
             self._faults: list[tuple[str, int | float | str, int]] = []
             self.calls.clear()
             self.requests.clear()
+            self.timeline.clear()
             self.issued_access_keys: list[str] = []
 
     def inject(self, operation: str, fault: int | float | str, *, times: int = 1) -> None:
@@ -230,6 +234,7 @@ class StrictFront:
         with self._lock:
             self.calls[operation] += 1
             self.requests.append((operation, body))
+            self.timeline.append((time.time(), operation))
             fault = self._take_fault(operation)
         if isinstance(fault, float):
             await asyncio.sleep(fault)

@@ -16,6 +16,7 @@ from keyrings.alt.file import PlaintextKeyring
 from amplify_session import FileStorage, MemoryStorage, StorageException
 from amplify_session.storage import BatchKeyValueStorage, KeyValueStorage
 from amplify_session.storage.keyring import KeyringStorage
+from amplify_session.storage.redis import RedisStorage
 
 pytestmark = pytest.mark.anyio
 
@@ -31,7 +32,7 @@ def file_keyring(tmp_path: Path) -> Iterator[PlaintextKeyring]:
     keyring.set_keyring(previous)
 
 
-@pytest.fixture(params=["memory", "file", "keyring"])
+@pytest.fixture(params=["memory", "file", "keyring", "redis"])
 async def storage(
     request: pytest.FixtureRequest, tmp_path: Path, file_keyring: PlaintextKeyring
 ) -> AsyncIterator[KeyValueStorage]:
@@ -39,8 +40,12 @@ async def storage(
         yield MemoryStorage()
     elif request.param == "file":
         yield FileStorage(tmp_path / "session" / "store.json")
-    else:
+    elif request.param == "keyring":
         yield KeyringStorage(service=f"amplify-session-test-{os.getpid()}")
+    else:
+        redis_storage = RedisStorage.from_url(request.getfixturevalue("redis_url"))
+        yield redis_storage
+        await redis_storage.aclose()
 
 
 class TestCompliance:
