@@ -55,6 +55,9 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks against peers measured in the same run; writes benchmarks/results.json."""
-    session.install("-e", ".[test]")
+    """Benchmarks against peers measured in the same run; writes benchmarks/results.json.
+
+    The fleet benchmark needs redis-server (``apt-get install redis-server``).
+    """
+    session.install("-e", ".[test]", "pyjwt>=2.8", "matplotlib>=3.8")
     session.run("python", "-m", "benchmarks", *session.posargs)

@@ -11,9 +11,6 @@ from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from typing import Any, Literal, TypeGuard
 
-from jose import jwk as jose_jwk
-from jose.exceptions import JOSEError
-
 from ._config import AuthConfig
 from ._errors import InvalidParameterException, InvalidTokenException, TokenExpiredException
 from ._jwks import JWKSCache
@@ -141,6 +138,7 @@ class TokenVerifier:
             timeout=10.0,
         )
         self._verified: OrderedDict[str, JWT] = OrderedDict()
+        self._public_keys: dict[str, tuple[dict[str, Any], Any]] = {}
         self._cache_size = cache_size
 
     def __repr__(self) -> str:
@@ -195,8 +193,10 @@ class TokenVerifier:
             raise InvalidTokenException("the token has no key id")
         key = await self._jwks.key(kid)
         signing_input, _, signature = jwt.raw.rpartition(".")
+        from jose.exceptions import JOSEError
+
         try:
-            public_key = jose_jwk.construct(key, algorithm=alg)
+            public_key = self._public_key(kid, key, alg)
             genuine = public_key.verify(
                 signing_input.encode(), _b64url_decode(signature, "signature")
             )
@@ -204,6 +204,18 @@ class TokenVerifier:
             genuine = False
         if not genuine:
             raise InvalidTokenException("the token's signature is not valid")
+
+    def _public_key(self, kid: str, key: dict[str, Any], alg: str) -> Any:
+        """The key object for ``kid``, built once per JWKS entry (building costs more
+        than verifying)."""
+        # python-jose is imported here, not at the top: most users never verify,
+        # and importing it costs a quarter of the package's import time.
+        from jose import jwk
+
+        cached = self._public_keys.get(kid)
+        if cached is None or cached[0] is not key:
+            cached = self._public_keys[kid] = (key, jwk.construct(key, algorithm=alg))
+        return cached[1]
 
     def _check_claims(self, claims: Mapping[str, Any]) -> None:
         if claims.get("iss") != self._issuer:

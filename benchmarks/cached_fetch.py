@@ -1,37 +1,24 @@
-"""Cached fetch_auth_session against the floor (awaiting a coroutine that returns a cached object).
+"""Cached fetch: ns per call on a fresh session, against the floor and the peers.
 
-Times are noisy on shared machines; the ratio to the floor, measured in the
-same run, is the figure.
+- floor: awaiting a coroutine that returns a cached object;
+- aiobotocore: ``AioRefreshableCredentials.get_frozen_credentials()`` on
+  credentials an hour from expiry;
+- pycognito: ``Cognito.check_token(renew=False)`` on a fresh token (sync).
 """
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+
+from aiobotocore.credentials import AioRefreshableCredentials
+from pycognito import Cognito
 
 from amplify_session import SessionManager
 from amplify_session.testing import Emulator
 
+from ._stats import sample_async, sample_sync, summary
+
 ROUNDS = 200_000
-
-
-async def _sample(call: Callable[[], Awaitable[object]], rounds: int) -> list[int]:
-    timings = []
-    clock = time.perf_counter_ns
-    for _ in range(rounds):
-        start = clock()
-        await call()
-        timings.append(clock() - start)
-    return timings
-
-
-def _summary(timings: list[int]) -> dict[str, float]:
-    ordered = sorted(timings)
-    return {
-        "median_ns": statistics.median(ordered),
-        "p99_ns": ordered[int(len(ordered) * 0.99)],
-    }
 
 
 async def measure(emulator: Emulator) -> dict[str, dict[str, float]]:
@@ -39,15 +26,44 @@ async def measure(emulator: Emulator) -> dict[str, dict[str, float]]:
     async with SessionManager(pool.config()) as manager:
         await manager.sign_in(pool.username, pool.password)
         cached = await manager.fetch_auth_session()
+        assert cached.tokens is not None
+        assert cached.credentials is not None
 
         async def floor() -> object:
             return cached
 
+        async def refresh() -> dict[str, str]:
+            raise AssertionError("fresh credentials never refresh")
+
+        botocore = AioRefreshableCredentials(
+            "AKIDEXAMPLE",
+            "secret",
+            "token",
+            datetime.now(timezone.utc) + timedelta(hours=1),
+            refresh,
+            "bench",
+        )
+        cognito = Cognito(
+            pool.user_pool_id,
+            pool.client_id,
+            user_pool_region=pool.region,
+            access_token=str(cached.tokens.access_token),
+            id_token=str(cached.tokens.id_token),
+            refresh_token=cached.tokens.refresh_token,
+        )
+        cases = {
+            "floor (await cached object)": floor,
+            "amplify_session fetch_auth_session": manager.fetch_auth_session,
+            "aiobotocore get_frozen_credentials": botocore.get_frozen_credentials,
+        }
         results = {}
-        for name, call in (("floor", floor), ("fetch_auth_session", manager.fetch_auth_session)):
-            await _sample(call, ROUNDS // 10)  # warm up
-            results[name] = _summary(await _sample(call, ROUNDS))
-    floor_median = results["floor"]["median_ns"]
+        for name, call in cases.items():
+            await sample_async(call, ROUNDS // 10)  # warm up
+            results[name] = summary(await sample_async(call, ROUNDS))
+        check = lambda: cognito.check_token(renew=False)  # noqa: E731
+        sample_sync(check, ROUNDS // 100)
+        results["pycognito check_token (sync)"] = summary(sample_sync(check, ROUNDS // 10))
+    floor_median = results["floor (await cached object)"]["median"]
     for row in results.values():
-        row["ratio_to_floor"] = row["median_ns"] / floor_median
+        row["x_floor"] = row["median"] / floor_median
     return results

@@ -1,4 +1,4 @@
-"""An aiohttp server on a free port of 127.0.0.1, for fronts and fakes."""
+"""aiohttp servers on a free port of 127.0.0.1, for the front and for test fakes."""
 
 from __future__ import annotations
 
@@ -7,9 +7,22 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-__all__ = ["loopback_server"]
+__all__ = ["loopback_server", "serve_on_loopback"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@asynccontextmanager
+async def serve_on_loopback(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1; yields its base URL (``http://127.0.0.1:PORT``)."""
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 @asynccontextmanager
@@ -17,11 +30,5 @@ async def loopback_server(handler: Handler) -> AsyncIterator[int]:
     """Serve ``handler`` for ``POST /`` on 127.0.0.1; yields the port."""
     app = web.Application()
     app.router.add_post("/", handler)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        yield runner.addresses[0][1]
-    finally:
-        await runner.cleanup()
+    async with serve_on_loopback(app) as url:
+        yield int(url.rsplit(":", 1)[1])

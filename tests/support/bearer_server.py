@@ -11,6 +11,8 @@ import attrs
 from aiohttp import web
 from jose import JWTError, jwt
 
+from amplify_session.testing._loopback import serve_on_loopback
+
 
 @attrs.define
 class BearerServer:
@@ -59,12 +61,6 @@ async def bearer_server(
     server = BearerServer(jwks, client_id, **kw)
     app = web.Application()
     app.router.add_get("/me", server.handle)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        server.url = f"http://127.0.0.1:{runner.addresses[0][1]}/me"
+    async with serve_on_loopback(app) as base:
+        server.url = f"{base}/me"
         yield server
-    finally:
-        await runner.cleanup()

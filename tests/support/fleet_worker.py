@@ -1,4 +1,5 @@
-"""One worker process of a fleet sharing a session through Redis.
+"""One worker process of a fleet sharing a session through Redis (or, as a
+baseline, holding a copy of it in a file of its own).
 
 Run by tests as ``python -m tests.support.fleet_worker CONFIG_JSON``: it
 restores the session from Redis, fetches it every 20 ms for a while, and
@@ -17,7 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from amplify_session import AuthConfig, AuthError, RetryPolicy, SessionManager
+from amplify_session import AuthConfig, AuthError, FileStorage, RetryPolicy, SessionManager
 from amplify_session.storage.redis import RedisStorage
 
 
@@ -41,8 +42,12 @@ async def run(settings: dict[str, Any]) -> dict[str, Any]:
         **settings["config"],
         retry=RetryPolicy(attempts=2, timeout=5, wait_initial=0.05, wait_max=0.1),
     )
-    storage = RedisStorage.from_url(settings["redis_url"], lock_ttl=settings["lock_ttl"])
-    if settings.get("hold_lock_marker"):
+    storage: RedisStorage | FileStorage
+    if settings.get("file"):  # a session of its own (the baseline: no coordination)
+        storage = FileStorage(settings["file"])
+    else:
+        storage = RedisStorage.from_url(settings["redis_url"], lock_ttl=settings["lock_ttl"])
+    if settings.get("hold_lock_marker") and isinstance(storage, RedisStorage):
         _hang_while_holding_the_lock(storage, Path(settings["hold_lock_marker"]))
     seen: list[tuple[float, str]] = []
     expired, errors = 0, []
@@ -61,7 +66,8 @@ async def run(settings: dict[str, Any]) -> dict[str, Any]:
                     if not seen or seen[-1][1] != claims["jti"]:
                         seen.append((time.time(), claims["jti"]))
             await asyncio.sleep(0.02)
-    await storage.aclose()
+    if isinstance(storage, RedisStorage):
+        await storage.aclose()
     return {"seen": seen, "expired": expired, "errors": errors}
 
 

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwk, jwt
 
+from amplify_session.testing._loopback import serve_on_loopback
+
 POOL_ID = "us-east-1_TestPool1"
 CLIENT_ID = "client-123"
 ISSUER = f"https://cognito-idp.us-east-1.amazonaws.com/{POOL_ID}"
@@ -108,12 +110,6 @@ async def jwks_server(*keys: SigningKey) -> AsyncIterator[JWKSServer]:
     server = JWKSServer(list(keys))
     app = web.Application()
     app.router.add_get("/jwks.json", server.handle)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        server.url = f"http://127.0.0.1:{runner.addresses[0][1]}/jwks.json"
+    async with serve_on_loopback(app) as base:
+        server.url = f"{base}/jwks.json"
         yield server
-    finally:
-        await runner.cleanup()

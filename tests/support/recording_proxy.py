@@ -10,6 +10,8 @@ import aiohttp
 import attrs
 from aiohttp import web
 
+from amplify_session.testing._loopback import serve_on_loopback
+
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 _HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "content-encoding", "host"}
 
@@ -43,14 +45,6 @@ async def recording_proxy(upstream: str) -> AsyncIterator[RecordingProxy]:
     proxy = RecordingProxy(upstream.rstrip("/"))
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_route("*", "/{tail:.*}", proxy.handle)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        proxy.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        async with aiohttp.ClientSession() as http:
-            proxy._http = http
-            yield proxy
-    finally:
-        await runner.cleanup()
+    async with serve_on_loopback(app) as base, aiohttp.ClientSession() as http:
+        proxy.url, proxy._http = base, http
+        yield proxy
