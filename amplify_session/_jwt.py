@@ -58,7 +58,7 @@ def decode_jwt(token: str) -> JWT:
 def _decode_object(segment: str, what: str) -> dict[str, Any]:
     raw = _b64url_decode(segment, what)
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        value = _DECODER.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidTokenException(f"token {what} is not valid JSON") from exc
     if not isinstance(value, dict):
@@ -80,6 +80,10 @@ def _b64url_decode(segment: str, what: str) -> bytes:
 def _reject_constant(name: str) -> Any:
     # NaN and Infinity are not JSON; Python accepts them by default.
     raise ValueError(name)
+
+
+# One decoder for every token: json.loads with options builds a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 class TokenVerifier:

@@ -303,7 +303,7 @@ class SessionCore:
         expires_at = tokens.server_expiry - tokens.clock_drift - _IAT_RESOLUTION
         issued_at = tokens.access_token.payload.get("iat")
         lifetime = (
-            tokens.server_expiry - issued_at
+            tokens.server_expiry - issued_at - _IAT_RESOLUTION  # the part we count on
             if isinstance(issued_at, (int, float)) and not isinstance(issued_at, bool)
             else expires_at - self._clock.time()
         )

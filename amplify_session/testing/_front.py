@@ -25,6 +25,7 @@ import base64
 import hashlib
 import hmac
 import json
+import random
 import re
 import secrets
 import threading
@@ -151,6 +152,8 @@ class StrictFront:
             self._dead: dict[str, str] = {}  # refresh token -> why it no longer works
             self._plan: _Plan | None = None
             self._faults: list[tuple[str, int | float | str, int]] = []
+            self._chaos: tuple[float, tuple[Any, ...], tuple[str, ...], random.Random] | None = None
+            self.injected: Counter[str] = Counter()
             self.calls.clear()
             self.requests.clear()
             self.timeline.clear()
@@ -170,9 +173,26 @@ class StrictFront:
             self._faults.append((operation, fault, times))
 
     def clear_faults(self) -> None:
-        """Stop injecting faults."""
+        """Stop injecting faults (scripted and random)."""
         with self._lock:
             self._faults.clear()
+            self._chaos = None
+
+    def chaos(
+        self,
+        rate: float,
+        faults: tuple[int | float | str, ...],
+        *,
+        operations: tuple[str, ...] = ("*",),
+        seed: int = 0,
+    ) -> None:
+        """From now on, fault each call of ``operations`` with probability ``rate``.
+
+        Each faulted call gets one of ``faults`` at random (as :meth:`inject`
+        takes them); ``injected`` counts them per operation.
+        """
+        with self._lock:
+            self._chaos = (rate, faults, operations, random.Random(seed))  # noqa: S311
 
     def plan_challenges(
         self,
@@ -250,6 +270,16 @@ class StrictFront:
             return _error(refused.name, refused.message, refused.status)
 
     def _take_fault(self, operation: str) -> int | float | str | None:
+        fault = self._scripted_fault(operation)
+        if fault is None and self._chaos is not None:
+            rate, faults, operations, rng = self._chaos
+            if (operation in operations or "*" in operations) and rng.random() < rate:
+                fault = rng.choice(faults)
+        if fault is not None and not isinstance(fault, float):
+            self.injected[operation] += 1
+        return fault
+
+    def _scripted_fault(self, operation: str) -> int | float | str | None:
         for index, (op, fault, times) in enumerate(self._faults):
             if op in (operation, "*"):
                 if times <= 1:
@@ -489,9 +519,8 @@ class StrictFront:
     ) -> dict[str, Any]:
         """REFRESH_TOKEN_AUTH: SECRET_HASH from the token owner's Cognito username."""
         moto_token, moto_username = self._owner(pool, token)
-        if client.generate_secret:
-            canonical = _canonical(pool, _user(pool, moto_username))
-            _check_secret_hash(client, canonical, params.get("SECRET_HASH"))
+        canonical = _canonical(pool, _user(pool, moto_username))  # deleted, disabled, reset...
+        _check_secret_hash(client, canonical, params.get("SECRET_HASH"))
         return await self._refresh_upstream(client, moto_token, moto_username)
 
     def _owner(self, pool: Any, token: str | None) -> tuple[str, str]:
@@ -532,6 +561,7 @@ class StrictFront:
         _check_client_secret(client, body.get("ClientSecret"))
         token = body.get("RefreshToken")
         moto_token, moto_username = self._owner(pool, token)
+        _user(pool, moto_username)  # deleted, disabled, reset...
         answer = await self._refresh_upstream(client, moto_token, moto_username)
         if _rotates(client):
             rotated = str(uuid.uuid4())

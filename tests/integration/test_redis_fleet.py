@@ -163,11 +163,15 @@ async def test_a_process_killed_while_holding_the_lock_delays_the_others_only_br
     await _wait(others)
     victim.wait(10)
     results = _results(outputs)
-    assert all(r["expired"] == 0 for r in results)
-    # The lock lived 2 s; the refresh the victim never made was made after it.
+    expired = [r["expired"] for r in results]
+    assert expired == [0, 0, 0], f"expired tokens served: {expired}"
+    # The lock lived 2 s; the refresh the victim never made was made once it
+    # expired (plus polling, the refresh itself, and a loaded machine's delays).
     after = [when for r in results for when, _ in r["seen"][1:] if when > killed_at]
     assert after
-    assert min(after) - killed_at < 2.0 + 1.0
+    delay = min(after) - killed_at
+    print(f"lock holder killed: the others had new tokens {delay:.2f} s later (lock TTL 2 s)")
+    assert delay < 2.0 + 2.0, f"new tokens only {delay:.2f} s after the kill"
 
 
 async def test_redis_restarted_mid_run(
