@@ -1,0 +1,332 @@
+"""The ``amplify-session`` command line (extra ``cli``, built on click).
+
+Configuration comes from flags, from ``AMPLIFY_SESSION_*`` environment
+variables, or from ``--outputs amplify_outputs.json``. The session lives in
+a FileStorage under the user's config directory unless ``--session-file``
+says otherwise. Errors are one line on stderr with a distinct exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ._config import AuthConfig
+from ._errors import (
+    AuthError,
+    InvalidConfigurationException,
+    InvalidTokenException,
+    NetworkError,
+    StorageException,
+    UserUnAuthenticatedException,
+)
+from ._jwt import TokenVerifier, decode_jwt
+from ._manager import SessionManager
+from ._models import SignInResult
+from .storage import FileStorage
+
+__all__ = ["EXIT_CODES", "main"]
+
+_T = TypeVar("_T")
+
+#: Exit codes by kind of failure (click itself exits 2 on usage errors).
+EXIT_CODES: dict[type[AuthError], int] = {
+    UserUnAuthenticatedException: 3,
+    InvalidTokenException: 5,
+    NetworkError: 6,
+    InvalidConfigurationException: 7,
+    StorageException: 8,
+}
+_AUTH_REFUSED = 4  # any other error Cognito answered (wrong password, revoked token...)
+
+
+def _default_session_file() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "amplify-session" / "session.json"
+
+
+def _exit_code(error: AuthError) -> int:
+    for cls, code in EXIT_CODES.items():
+        if isinstance(error, cls):
+            return code
+    return _AUTH_REFUSED
+
+
+def _run(coroutine: Awaitable[_T]) -> _T:
+    """Run ``coroutine``; an AuthError becomes one line on stderr and an exit code."""
+    try:
+        return asyncio.run(coroutine)  # type: ignore[arg-type]
+    except AuthError as error:
+        click.echo(f"error: {error}", err=True)
+        if error.recovery_suggestion:
+            click.echo(f"hint: {error.recovery_suggestion}", err=True)
+        sys.exit(_exit_code(error))
+
+
+class _Context:
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+
+    def config(self) -> AuthConfig:
+        fields = {
+            "user_pool_id": self.options["user_pool_id"],
+            "user_pool_client_id": self.options["client_id"],
+            "identity_pool_id": self.options["identity_pool_id"],
+            "region": self.options["region"],
+            "user_pool_endpoint": self.options["user_pool_endpoint"],
+            "identity_pool_endpoint": self.options["identity_pool_endpoint"],
+        }
+        given = {k: v for k, v in fields.items() if v is not None}
+        if self.options["outputs"] is not None:
+            return AuthConfig.from_amplify_outputs(self.options["outputs"], **given)
+        for name, flag in (
+            ("user_pool_id", "--user-pool-id"),
+            ("user_pool_client_id", "--client-id"),
+        ):
+            if name not in given:
+                raise InvalidConfigurationException(
+                    f"{flag} is required (or its AMPLIFY_SESSION_ variable, or --outputs)"
+                )
+        return AuthConfig(**given)
+
+    def manager(self) -> SessionManager:
+        storage = FileStorage(self.options["session_file"] or _default_session_file())
+        return SessionManager(self.config(), storage=storage)
+
+
+def _with_manager(
+    action: Callable[[SessionManager], Awaitable[None]],
+) -> Callable[[_Context], None]:
+    """A command body that runs ``action`` with an open manager."""
+
+    @functools.wraps(action)
+    def command(context: _Context) -> None:
+        async def run() -> None:
+            async with context.manager() as manager:
+                await action(manager)
+
+        _run(run())
+
+    return command
+
+
+_ENV = "AMPLIFY_SESSION_"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--user-pool-id", envvar=f"{_ENV}USER_POOL_ID", help="e.g. us-east-1_AbC123")
+@click.option("--client-id", envvar=f"{_ENV}CLIENT_ID", help="The app client id.")
+@click.option("--identity-pool-id", envvar=f"{_ENV}IDENTITY_POOL_ID", help="For AWS credentials.")
+@click.option("--region", envvar=f"{_ENV}REGION", help="Defaults to the user pool's.")
+@click.option("--user-pool-endpoint", envvar=f"{_ENV}USER_POOL_ENDPOINT", help="For emulators.")
+@click.option("--identity-pool-endpoint", envvar=f"{_ENV}IDENTITY_POOL_ENDPOINT", help="Ditto.")
+@click.option("--outputs", type=click.Path(dir_okay=False), help="An amplify_outputs.json.")
+@click.option(
+    "--session-file",
+    type=click.Path(dir_okay=False),
+    envvar=f"{_ENV}SESSION_FILE",
+    help="Where the session is kept (default: ~/.config/amplify-session/session.json).",
+)
+@click.pass_context
+def cli(context: click.Context, /, **options: Any) -> None:
+    """Sign in to an AWS Cognito user pool and use the session from the shell."""
+    context.obj = _Context(options)
+
+
+@cli.command("sign-in")
+@click.argument("username")
+@click.option(
+    "--auth-flow",
+    type=click.Choice(["USER_SRP_AUTH", "USER_PASSWORD_AUTH"]),
+    default="USER_SRP_AUTH",
+    show_default=True,
+)
+@click.pass_obj
+def sign_in(context: _Context, username: str, auth_flow: str) -> None:
+    """Sign USERNAME in. The password is prompted for (or read from stdin when it
+    is not a terminal); it is never an argument."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+
+    async def run(manager: SessionManager) -> None:
+        result = await manager.sign_in(username, password, auth_flow=auth_flow)
+        while not result.is_signed_in:
+            result = await manager.confirm_sign_in(_prompt_for(result), user_attributes=None)
+        click.echo(f"signed in as {(await manager.get_current_user()).username}")
+
+    _with_manager(run)(context)
+
+
+def _prompt_for(result: SignInResult) -> str:
+    step = result.next_step
+    if step.sign_in_step == "CONTINUE_SIGN_IN_WITH_MFA_SELECTION":
+        choices = ", ".join(step.allowed_mfa_types) or "SMS, TOTP"
+        return str(click.prompt(f"MFA type ({choices})"))
+    hide = step.sign_in_step == "CONFIRM_SIGN_IN_WITH_NEW_PASSWORD_REQUIRED"
+    return str(click.prompt(step.sign_in_step.replace("_", " ").lower(), hide_input=hide))
+
+
+@cli.command()
+@click.pass_obj
+def status(context: _Context) -> None:
+    """Who is signed in, and how long the tokens and credentials last (no secrets)."""
+
+    async def run(manager: SessionManager) -> None:
+        session = await manager.fetch_auth_session()
+        if session.tokens is None:
+            click.echo("signed out")
+            return
+        user = await manager.get_current_user()
+        click.echo(f"user:        {user.username} ({user.user_id})")
+        click.echo(f"tokens:      {_countdown(session.tokens.access_token.payload['exp'])}")
+        if session.credentials is not None and session.credentials.expiration is not None:
+            expiration = session.credentials.expiration.timestamp()
+            click.echo(f"credentials: {_countdown(expiration)}")
+            click.echo(f"identity:    {session.identity_id}")
+
+    _with_manager(run)(context)
+
+
+def _countdown(expiry: float) -> str:
+    left = int(expiry - datetime.now(timezone.utc).timestamp())
+    when = datetime.fromtimestamp(expiry).astimezone().isoformat(timespec="seconds")
+    return f"expire in {left // 60} min {left % 60} s ({when})"
+
+
+@cli.command()
+@click.option("--access", "which", flag_value="access", default=True, help="The access token.")
+@click.option("--id", "which", flag_value="id", help="The id token.")
+@click.pass_obj
+def token(context: _Context, which: str) -> None:
+    """Print the raw token for scripts, refreshed first if needed."""
+
+    async def run(manager: SessionManager) -> None:
+        tokens = (await manager.fetch_auth_session()).tokens
+        jwt = (
+            None if tokens is None else (tokens.id_token if which == "id" else tokens.access_token)
+        )
+        if jwt is None:
+            raise UserUnAuthenticatedException("nobody is signed in", "Run `sign-in` first.")
+        click.echo(jwt.to_string())
+
+    _with_manager(run)(context)
+
+
+@cli.command()
+@click.argument("jwt")
+def decode(jwt: str) -> None:
+    """Print a token's header and claims (not verified), with its expiry in local time."""
+    try:
+        decoded = decode_jwt(jwt)
+    except AuthError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(_exit_code(error))
+    claims = dict(decoded.payload)
+    document: dict[str, Any] = {"header": dict(decoded.header), "payload": claims}
+    if isinstance(claims.get("exp"), (int, float)):
+        document["expires"] = datetime.fromtimestamp(claims["exp"]).astimezone().isoformat()
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+@cli.command()
+@click.argument("jwt")
+@click.option("--token-use", type=click.Choice(["access", "id"]), default="access")
+@click.option("--jwks-url", help="Where the keys are, when not at the issuer (emulators).")
+@click.pass_obj
+def verify(context: _Context, jwt: str, token_use: str, jwks_url: str | None) -> None:
+    """Verify a token's signature, issuer, client and expiry; print its claims."""
+    config = context.config()
+
+    async def run() -> None:
+        async with TokenVerifier(
+            user_pool_id=config.user_pool_id,
+            client_id=config.user_pool_client_id,
+            token_use="id" if token_use == "id" else "access",  # noqa: S105 (a token kind)
+            jwks_url=jwks_url,
+        ) as verifier:
+            verified = await verifier.verify(jwt)
+        click.echo(json.dumps(dict(verified.payload), indent=2, sort_keys=True))
+
+    _run(run())
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["credential-process"]),
+    default="credential-process",
+    show_default=True,
+)
+@click.pass_obj
+def credentials(context: _Context, output: str) -> None:
+    """Print the session's AWS credentials as the AWS CLI's credential_process reads them."""
+
+    async def run(manager: SessionManager) -> None:
+        creds = await manager.get_credentials()
+        if creds is None:
+            raise UserUnAuthenticatedException(
+                "no AWS credentials: sign in, with an identity pool configured"
+            )
+        document = {
+            "Version": 1,
+            "AccessKeyId": creds.access_key_id,
+            "SecretAccessKey": creds.secret_access_key,
+            "SessionToken": creds.session_token,
+        }
+        if creds.expiration is not None:
+            document["Expiration"] = creds.expiration.isoformat().replace("+00:00", "Z")
+        click.echo(json.dumps(document))
+
+    _with_manager(run)(context)
+
+
+@cli.command("sign-out")
+@click.option("--global", "everywhere", is_flag=True, help="Sign out on every device.")
+@click.pass_obj
+def sign_out(context: _Context, everywhere: bool) -> None:
+    """Sign out: revoke the refresh token and forget the session."""
+
+    async def run(manager: SessionManager) -> None:
+        result = await manager.sign_out(global_sign_out=everywhere)
+        if result.error is not None:
+            click.echo(f"signed out locally; Cognito was not told ({result.error})", err=True)
+        else:
+            click.echo("signed out")
+
+    _with_manager(run)(context)
+
+
+@cli.command()
+def demo() -> None:
+    """Sign in against the embedded emulator and show the session (needs the emulator extra)."""
+    from .testing import Emulator
+
+    with Emulator() as emulator:
+        pool = emulator.provision()
+
+        async def run() -> None:
+            async with SessionManager(pool.config()) as manager:
+                await manager.sign_in(pool.username, pool.password)
+                session = await manager.fetch_auth_session()
+                click.echo(f"signed in to {pool.user_pool_id} as {pool.username}")
+                click.echo(f"session (secrets redacted): {session!r}")
+                await manager.sign_out()
+
+        _run(run())
+
+
+def main() -> None:
+    """The ``amplify-session`` entry point."""
+    cli(prog_name="amplify-session")
