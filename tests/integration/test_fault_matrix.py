@@ -188,34 +188,18 @@ async def _definitive(
     assert await storage.get_item(LAST_USER.format(pool.client_id)) is None
 
 
-async def test_a_revoked_refresh_token_signs_out_once(
-    pool: EmulatedPool, emulator: Emulator
+@pytest.mark.parametrize(
+    ("admin_operation", "expected"),
+    [
+        ("admin_user_global_sign_out", NotAuthorizedException),  # the refresh token is revoked
+        ("admin_delete_user", UserNotFoundException),
+        ("admin_reset_user_password", PasswordResetRequiredException),
+    ],
+)
+async def test_a_definitive_failure_signs_out_once(
+    pool: EmulatedPool, emulator: Emulator, admin_operation: str, expected: type[AuthError]
 ) -> None:
-    await _definitive(
-        pool,
-        emulator,
-        lambda idp: idp.admin_user_global_sign_out(
-            UserPoolId=pool.user_pool_id, Username=pool.username
-        ),
-        NotAuthorizedException,
-    )
+    def break_user(idp: Any) -> None:
+        getattr(idp, admin_operation)(UserPoolId=pool.user_pool_id, Username=pool.username)
 
-
-async def test_a_deleted_user_signs_out_once(pool: EmulatedPool, emulator: Emulator) -> None:
-    await _definitive(
-        pool,
-        emulator,
-        lambda idp: idp.admin_delete_user(UserPoolId=pool.user_pool_id, Username=pool.username),
-        UserNotFoundException,
-    )
-
-
-async def test_a_password_reset_signs_out_once(pool: EmulatedPool, emulator: Emulator) -> None:
-    await _definitive(
-        pool,
-        emulator,
-        lambda idp: idp.admin_reset_user_password(
-            UserPoolId=pool.user_pool_id, Username=pool.username
-        ),
-        PasswordResetRequiredException,
-    )
+    await _definitive(pool, emulator, break_user, expected)
