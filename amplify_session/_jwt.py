@@ -9,7 +9,7 @@ import math
 import re
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
-from typing import Any, Literal, TypeGuard
+from typing import Any, Literal
 
 from ._config import AuthConfig
 from ._errors import InvalidParameterException, InvalidTokenException, TokenExpiredException
@@ -17,7 +17,7 @@ from ._jwks import JWKSCache
 from ._models import JWT
 from ._policy import Clock, SystemClock
 
-__all__ = ["MAX_TOKEN_LENGTH", "TokenVerifier", "decode_jwt"]
+__all__ = ["MAX_TOKEN_LENGTH", "TokenVerifier", "decode_jwt", "numeric_claim"]
 
 #: Longest token accepted, checked before any decoding. Cognito id tokens
 #: with many groups and attributes stay far below this.
@@ -240,17 +240,21 @@ class TokenVerifier:
 
     def _check_time(self, claims: Mapping[str, Any]) -> None:
         now = self._clock.time()
-        exp, nbf = claims.get("exp"), claims.get("nbf")
-        if not _is_number(exp):
+        exp, nbf = numeric_claim(claims, "exp"), numeric_claim(claims, "nbf")
+        if exp is None:
             raise InvalidTokenException("the token has no numeric 'exp' claim")
         if now >= exp + self._leeway:
             raise TokenExpiredException("the token has expired")
-        if nbf is not None and (not _is_number(nbf) or now + self._leeway < nbf):
+        if "nbf" in claims and (nbf is None or now + self._leeway < nbf):
             raise TokenExpiredException("the token is not valid yet")
 
 
 _ALGORITHMS = frozenset({"RS256"})
 
 
-def _is_number(value: object) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def numeric_claim(claims: Mapping[str, Any], name: str) -> float | None:
+    """The claim ``name`` if it is a finite number (JSON booleans are not), else None."""
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)

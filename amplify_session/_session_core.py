@@ -19,8 +19,9 @@ from ._config import AuthConfig
 from ._credentials import IdentityCredentials
 from ._errors import AuthError, InvalidTokenException, NotAuthorizedException, StorageException
 from ._events import EventHub, EventName, SessionEvent
+from ._jwt import numeric_claim
 from ._models import AuthSession, SignInDetails
-from ._policy import Clock, Phase, Schedule, phase, schedule
+from ._policy import Clock, Phase, Schedule, local_deadline, phase, schedule
 from ._refresh import TokenRefresher
 from ._token_store import TokenSet, TokenStore, token_set_from
 
@@ -172,7 +173,7 @@ class SessionCore:
         try:
             name = f"refresh:{self._config.user_pool_client_id}"
             async with self._shared.lock(name, wait=self._shared.lock_ttl + 1) as held:
-                adopted = held and await self._adopt_newer_stored()
+                adopted = held and self._adopt_if_newer(await self._read_stored())
                 fresh = phase(self._clock.time(), self._token_schedule) is Phase.FRESH
                 if adopted and fresh and not forced:
                     changed = True  # another process refreshed: no Cognito call
@@ -214,12 +215,15 @@ class SessionCore:
         self._unsaved = False
         await self._announce("tokens")
 
-    async def _adopt_newer_stored(self) -> bool:
-        """Take the stored tokens if another process stored newer ones."""
+    async def _read_stored(self) -> TokenSet | None:
+        """The shared store's tokens; an unreadable session counts as none."""
         try:
-            stored = await self._store.load()
+            return await self._store.load()
         except InvalidTokenException:
-            return False
+            return None
+
+    def _adopt_if_newer(self, stored: TokenSet | None) -> bool:
+        """Take ``stored`` if another process stored newer tokens than ours."""
         ours = self.tokens
         if stored is None or (ours is not None and not _newer(stored, ours)):
             return False
@@ -237,12 +241,12 @@ class SessionCore:
             return
         await self.load()
         await self._save_unsaved()
-        had = self.tokens
-        if await self._adopt_newer_stored():
+        had, stored = self.tokens, await self._read_stored()
+        if self._adopt_if_newer(stored):
             self._publish()
             self._emit(EventName.TOKEN_REFRESH if had is not None else EventName.SIGNED_IN)
             return
-        if had is None or await self._store.load() is not None:
+        if had is None or stored is not None:
             return
         if kind == "signedOut":
             self._set_tokens(None)
@@ -300,11 +304,13 @@ class SessionCore:
     def _schedule_of(self, tokens: TokenSet) -> Schedule:
         # iat has whole seconds, so the measured drift can be up to a second
         # short: assume the worst, and a token is never served past its exp.
-        expires_at = tokens.server_expiry - tokens.clock_drift - _IAT_RESOLUTION
-        issued_at = tokens.access_token.payload.get("iat")
+        expires_at = local_deadline(
+            tokens.server_expiry, drift=tokens.clock_drift, tolerance=_IAT_RESOLUTION
+        )
+        issued_at = numeric_claim(tokens.access_token.payload, "iat")
         lifetime = (
             tokens.server_expiry - issued_at - _IAT_RESOLUTION  # the part we count on
-            if isinstance(issued_at, (int, float)) and not isinstance(issued_at, bool)
+            if issued_at is not None
             else expires_at - self._clock.time()
         )
         return schedule(
@@ -338,11 +344,9 @@ def _newer(stored: TokenSet, ours: TokenSet) -> bool:
     """Whether ``stored`` replaces ``ours``: other tokens, issued no earlier."""
     if stored.access_token.raw == ours.access_token.raw:
         return False
-    stored_iat, our_iat = (
-        stored.access_token.payload.get("iat"),
-        ours.access_token.payload.get("iat"),
-    )
-    if isinstance(stored_iat, (int, float)) and isinstance(our_iat, (int, float)):
+    stored_iat = numeric_claim(stored.access_token.payload, "iat")
+    our_iat = numeric_claim(ours.access_token.payload, "iat")
+    if stored_iat is not None and our_iat is not None:
         return stored_iat >= our_iat
     return True
 

@@ -11,14 +11,13 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Literal
 
 import attrs
 
 from ._cognito import AuthenticationResult
 from ._errors import InvalidResponseException, InvalidTokenException
-from ._jwt import decode_jwt
+from ._jwt import decode_jwt, numeric_claim
 from ._models import JWT, AuthTokens, SignInDetails
 from ._policy import clock_drift
 from .storage import CoordinatedStorage, KeyValueStorage, write_items
@@ -44,10 +43,10 @@ _TOKEN_FIELDS = (
 
 def expiry_of(token: JWT) -> float:
     """Return a token's ``exp`` claim (server time), or raise InvalidTokenException."""
-    exp = token.payload.get("exp")
-    if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp):
+    exp = numeric_claim(token.payload, "exp")
+    if exp is None:
         raise InvalidTokenException("token has no numeric 'exp' claim")
-    return float(exp)
+    return exp
 
 
 @attrs.frozen(kw_only=True)
@@ -216,8 +215,8 @@ def token_set_from(
     """
     access = _received_jwt(answer.access_token, "access")
     id_token = _received_jwt(answer.id_token, "id") if answer.id_token else None
-    issued_at = access.payload.get("iat")
-    drift = clock_drift(issued_at, now) if isinstance(issued_at, (int, float)) else 0.0
+    issued_at = numeric_claim(access.payload, "iat")
+    drift = clock_drift(issued_at, now) if issued_at is not None else 0.0
     claimed = access.payload.get("username")
     return TokenSet(
         username=username or (claimed if isinstance(claimed, str) else "") or "user",
