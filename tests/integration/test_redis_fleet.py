@@ -94,6 +94,12 @@ async def _wait(processes: list[subprocess.Popen[bytes]]) -> None:
             await anyio.sleep(0.1)
 
 
+async def _until_exist(paths: list[Path]) -> None:
+    with anyio.fail_after(60):
+        while not all(path.exists() for path in paths):
+            await anyio.sleep(0.02)
+
+
 def _results(paths: list[Path]) -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in paths]
 
@@ -149,15 +155,19 @@ async def test_a_process_killed_while_holding_the_lock_delays_the_others_only_br
     tmp_path: Path,
 ) -> None:
     await _sign_in(fleet_pool, redis_url)
+    # The others serve first; then the victim takes the refresh lock and dies holding it.
+    outputs = [tmp_path / f"worker{n}.json" for n in range(3)]
+    ready = [tmp_path / f"ready{n}" for n in range(3)]
+    others = [
+        _start(processes, fleet_pool, redis_url, out, ready_marker=str(mark))
+        for out, mark in zip(outputs, ready, strict=True)
+    ]
+    await _until_exist(ready)
     marker = tmp_path / "holding"
     victim = _start(
         processes, fleet_pool, redis_url, tmp_path / "victim.json", hold_lock_marker=str(marker)
     )
-    outputs = [tmp_path / f"worker{n}.json" for n in range(3)]
-    others = [_start(processes, fleet_pool, redis_url, out) for out in outputs]
-    with anyio.fail_after(30):
-        while not marker.exists():
-            await anyio.sleep(0.02)
+    await _until_exist([marker])
     os.kill(victim.pid, signal.SIGKILL)
     killed_at = time.time()
     await _wait(others)

@@ -13,8 +13,6 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +20,15 @@ from amplify_session import AuthConfig, AuthError, FileStorage, RetryPolicy, Ses
 from amplify_session.storage.redis import RedisStorage
 
 
-def _hang_while_holding_the_lock(storage: RedisStorage, marker: Path) -> None:
-    """Simulate a process that dies mid-refresh: it takes the lock and never lets go."""
-    take = storage.lock
-
-    @asynccontextmanager
-    async def lock(name: str, *, wait: float) -> AsyncIterator[bool]:
-        async with take(name, wait=wait) as held:
-            if held:
-                marker.write_text("holding")
-                await asyncio.sleep(3600)
-            yield held
-
-    storage.lock = lock  # type: ignore[method-assign]
+async def hold_the_refresh_lock(settings: dict[str, Any]) -> None:
+    """A process that dies mid-refresh: it takes the fleet's refresh lock, says so, and
+    never lets go (the test SIGKILLs it)."""
+    storage = RedisStorage.from_url(settings["redis_url"], lock_ttl=settings["lock_ttl"])
+    name = f"refresh:{settings['config']['user_pool_client_id']}"
+    async with storage.lock(name, wait=30) as held:
+        assert held
+        Path(settings["hold_lock_marker"]).write_text("holding")
+        await asyncio.sleep(3600)
 
 
 async def run(settings: dict[str, Any]) -> dict[str, Any]:
@@ -47,11 +41,12 @@ async def run(settings: dict[str, Any]) -> dict[str, Any]:
         storage = FileStorage(settings["file"])
     else:
         storage = RedisStorage.from_url(settings["redis_url"], lock_ttl=settings["lock_ttl"])
-    if settings.get("hold_lock_marker") and isinstance(storage, RedisStorage):
-        _hang_while_holding_the_lock(storage, Path(settings["hold_lock_marker"]))
     seen: list[tuple[float, str]] = []
     expired, errors = 0, []
     async with SessionManager(config, storage=storage) as manager:
+        await manager.fetch_auth_session()
+        if settings.get("ready_marker"):
+            Path(settings["ready_marker"]).write_text("serving")
         deadline = time.time() + settings["duration"]
         while time.time() < deadline:
             try:
@@ -73,5 +68,8 @@ async def run(settings: dict[str, Any]) -> dict[str, Any]:
 
 if __name__ == "__main__":
     settings = json.loads(sys.argv[1])
-    result = asyncio.run(run(settings))
-    Path(settings["out"]).write_text(json.dumps(result))
+    if settings.get("hold_lock_marker"):
+        asyncio.run(hold_the_refresh_lock(settings))
+    else:
+        result = asyncio.run(run(settings))
+        Path(settings["out"]).write_text(json.dumps(result))
