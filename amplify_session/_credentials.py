@@ -6,18 +6,22 @@ expiry tolerance) and belong to one owner: the guest, or one signed-in user.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import random
 from typing import Literal
 
 from ._cognito import IdentityPoolClient
 from ._config import AuthConfig
-from ._errors import AuthError, InvalidResponseException
+from ._errors import AuthError, InvalidResponseException, StorageException
 from ._models import AWSCredentials
 from ._policy import Clock, Schedule, schedule
 from ._token_store import StoredIdentity, TokenSet, TokenStore
 
 __all__ = ["IdentityCredentials"]
+
+_log = logging.getLogger("amplify_session")
 
 _Kind = Literal["guest", "primary"]
 
@@ -56,11 +60,19 @@ class IdentityCredentials:
         self._credentials = self._owner = None
         self._schedule = Schedule.never()
 
-    async def forget_identity(self) -> None:
-        """Drop the identity id too, in memory and in storage."""
+    def drop_identity(self) -> None:
+        """Drop the credentials and the identity id, in memory only."""
         self.forget_credentials()
         self._identity = None
+
+    async def clear_stored_identity(self) -> None:
+        """Remove the identity id from storage."""
         await self._store.clear_identity()
+
+    async def forget_identity(self) -> None:
+        """Drop the identity id too, in memory and in storage."""
+        self.drop_identity()
+        await self.clear_stored_identity()
 
     async def forget_primary_identity(self) -> None:
         """Before a new sign-in: another user's identity must not be reused."""
@@ -113,10 +125,12 @@ class IdentityCredentials:
         except AuthError as err:
             if err.name in ("ResourceNotFoundException", "NotAuthorizedException"):
                 # The identity is gone or no longer ours: ask for a new one next time.
-                await self.forget_identity()
+                self.drop_identity()
+                with contextlib.suppress(StorageException):
+                    await self.clear_stored_identity()
             raise
         when = self._schedule_of(credentials, tokens, server_time)
-        if when.expire_at <= self._clock.time():
+        if when.expire_at <= self._clock.monotonic():
             raise InvalidResponseException("Cognito sent AWS credentials that have already expired")
         self._credentials, self._owner, self._schedule = credentials, owner, when
         return credentials, identity.identity_id
@@ -126,14 +140,13 @@ class IdentityCredentials:
     ) -> Schedule:
         if credentials.expiration is None:
             return Schedule.never()
-        now = self._clock.time()
         # How long they remain valid, by the server's own clock when it answered
         # (its Date header); failing that, by the drift measured on the tokens.
         drift = tokens.clock_drift if tokens else 0.0
-        server_now = server_time if server_time is not None else now + drift
+        server_now = server_time if server_time is not None else self._clock.time() + drift
         remaining = credentials.expiration.timestamp() - server_now
         return schedule(
-            expires_at=now + remaining,
+            expires_at=self._clock.monotonic() + remaining,
             lifetime=remaining,
             refresh_window=self._config.refresh_window,
             tolerance=self._config.expiry_tolerance,
@@ -146,5 +159,8 @@ class IdentityCredentials:
         assert self._identity_pool is not None
         identity_id = await self._identity_pool.get_id(logins)
         self._identity = StoredIdentity(identity_id=identity_id, kind=kind)
-        await self._store.save_identity(self._identity)
+        try:
+            await self._store.save_identity(self._identity)
+        except StorageException as err:  # kept in memory; a restart asks GetId again
+            _log.warning("the identity id could not be stored (%s)", err.name)
         return self._identity

@@ -13,6 +13,8 @@
     ├── UserAlreadyAuthenticatedException   sign_in while a user is signed in
     ├── NoCredentialsException              no Identity Pool credentials for this session
     ├── StorageException                    the session storage is unreadable or unwritable
+    ├── InvalidStateException               the manager is misused: opened twice, or used
+    │                                       from another event loop while its own runs
     └── one class per Cognito error name users catch:
         NotAuthorizedException, UserNotFoundException, UserNotConfirmedException,
         PasswordResetRequiredException, TokenRevokedException,
@@ -39,6 +41,7 @@ __all__ = [
     "InvalidParameterException",
     "InvalidPasswordException",
     "InvalidResponseException",
+    "InvalidStateException",
     "InvalidTokenException",
     "LimitExceededException",
     "NetworkError",
@@ -158,6 +161,10 @@ class NoCredentialsException(_NamedAuthError):
 
 class StorageException(_NamedAuthError):
     """The session storage could not be read or written (a corrupt file, a locked one...)."""
+
+
+class InvalidStateException(_NamedAuthError):
+    """The manager cannot do this in its current state (opened twice, another event loop)."""
 
 
 class NotAuthorizedException(_NamedAuthError):

@@ -133,7 +133,8 @@ class EventHub:
         self._buffer = buffer
         self._listener_timeout = listener_timeout
         self._mailboxes: set[Mailbox] = set()
-        self._pending_listeners: list[tuple[Listener, Mailbox]] = []
+        #: Every subscribed listener; a worker runs each while a task group is attached.
+        self._listeners: dict[Mailbox, Listener] = {}
         self._task_group: anyio.abc.TaskGroup | None = None
 
     def __repr__(self) -> str:
@@ -150,13 +151,13 @@ class EventHub:
         """Call ``listener`` for each event (of ``events``, or all); returns unsubscribe."""
         mailbox = Mailbox(self._buffer, events)
         self._mailboxes.add(mailbox)
+        self._listeners[mailbox] = listener
         if self._task_group is not None:
             self._task_group.start_soon(self._deliver, listener, mailbox)
-        else:
-            self._pending_listeners.append((listener, mailbox))
 
         def unsubscribe() -> None:
             self._mailboxes.discard(mailbox)
+            self._listeners.pop(mailbox, None)
             mailbox.close()
 
         return unsubscribe
@@ -168,14 +169,14 @@ class EventHub:
         return EventStream(mailbox, lambda: self._mailboxes.discard(mailbox))
 
     def attach(self, task_group: anyio.abc.TaskGroup) -> None:
-        """Start delivering to listeners on ``task_group`` (the manager's)."""
+        """Start delivering to every listener on ``task_group`` (the manager's)."""
         self._task_group = task_group
-        pending, self._pending_listeners = self._pending_listeners, []
-        for listener, mailbox in pending:
+        for mailbox, listener in list(self._listeners.items()):
             task_group.start_soon(self._deliver, listener, mailbox)
 
     def detach(self) -> None:
-        """Stop delivering (the task group is closing); listeners wait for the next one."""
+        """Stop delivering (the task group is closing); listeners keep their mailboxes,
+        and a later :meth:`attach` delivers what they missed meanwhile."""
         self._task_group = None
 
     async def _deliver(self, listener: Listener, mailbox: Mailbox) -> None:

@@ -2,13 +2,15 @@
 
 The operation runs on the owner's task group when there is one, so a caller
 that is cancelled stops waiting without cancelling it for the others. Without
-a task group the first caller runs it shielded from its own cancellation.
+a task group (or with one that is closing) the first caller runs it shielded
+from its own cancellation. :meth:`SingleFlight.abort` cancels the run in
+progress (a sign-out makes it void); its waiters then start a new one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Generic, TypeVar
 
 import anyio
 import anyio.abc
@@ -20,13 +22,18 @@ __all__ = ["SingleFlight"]
 
 _T = TypeVar("_T")
 
+#: Where a flight runs: the owner's task group at the time it starts, if any.
+TaskGroupSource = Callable[[], "anyio.abc.TaskGroup | None"]
+
 
 @attrs.define(eq=False)
 class _Flight(Generic[_T]):
     forced: bool
     done: anyio.Event = attrs.field(factory=anyio.Event)
+    scope: anyio.CancelScope = attrs.field(factory=anyio.CancelScope)
     value: _T | None = None
     error: BaseException | None = None
+    aborted: bool = False
 
 
 class SingleFlight(Generic[_T]):
@@ -48,34 +55,70 @@ class SingleFlight(Generic[_T]):
         """Whether a run is under way."""
         return self._current is not None
 
+    def abort(self) -> None:
+        """Cancel the run in progress, if any; its waiters start a new one."""
+        flight = self._current
+        if flight is not None:
+            flight.aborted = True
+            flight.scope.cancel()
+
     async def run(
         self,
         operation: Callable[[bool], Awaitable[_T]],
         *,
         forced: bool,
-        task_group: anyio.abc.TaskGroup | None,
+        task_group: TaskGroupSource,
+        inline: bool = False,
     ) -> _T:
-        """Run ``operation(forced)``, or join the run in progress; return its result."""
+        """Run ``operation(forced)``, or join the run in progress; return its result.
+
+        Args:
+            operation: What to run.
+            forced: See the class docstring.
+            task_group: Where a new run goes (None: the caller runs it, shielded).
+            inline: The caller runs a new run itself, unshielded: for a caller
+                that lives as long as the task group (a background loop), so
+                that closing the group cancels the run with it.
+        """
         while True:
             flight = self._current
             if flight is None:
                 flight = self._current = _Flight(forced)
-                if task_group is not None:
-                    task_group.start_soon(self._fly, flight, operation)
+                if inline:
+                    await self._fly(flight, operation)
                 else:
-                    with anyio.CancelScope(shield=True):
-                        await self._fly(flight, operation)
+                    await self._launch(flight, operation, task_group())
             elif forced and not flight.forced:
                 await flight.done.wait()
                 continue
             await flight.done.wait()
+            if flight.aborted:
+                continue
             if flight.error is not None:
                 raise flight.error
             return flight.value  # type: ignore[return-value]
 
+    async def _launch(
+        self,
+        flight: _Flight[_T],
+        operation: Callable[[bool], Awaitable[_T]],
+        task_group: anyio.abc.TaskGroup | None,
+    ) -> None:
+        if task_group is not None and not task_group.cancel_scope.cancel_called:
+            coroutine = self._fly(flight, operation)
+            try:
+                task_group.start_soon(_given, coroutine)
+            except RuntimeError:  # the group stopped taking tasks: run it here
+                coroutine.close()
+            else:
+                return
+        with anyio.CancelScope(shield=True):
+            await self._fly(flight, operation)
+
     async def _fly(self, flight: _Flight[_T], operation: Callable[[bool], Awaitable[_T]]) -> None:
         try:
-            flight.value = await operation(flight.forced)
+            with flight.scope:
+                flight.value = await operation(flight.forced)
         except Exception as exc:  # noqa: BLE001 (handed to every waiter)
             flight.error = exc
         except BaseException:
@@ -83,5 +126,12 @@ class SingleFlight(Generic[_T]):
             flight.error = AuthError("Closed", "the session manager closed during the refresh")
             raise
         finally:
-            self._current = None
+            if self._current is flight:
+                self._current = None
             flight.done.set()
+
+
+def _given(coroutine: Coroutine[Any, Any, None]) -> Coroutine[Any, Any, None]:
+    # start_soon wants a coroutine function; the coroutine is made beforehand
+    # so that it can be closed (not left un-awaited) if the group refuses it.
+    return coroutine

@@ -66,7 +66,7 @@ class JWKSCache:
         if key is not None:
             return key
         if self._flight.in_progress or self._clock.time() >= self._penalty_until:
-            await self._flight.run(self._fetch, forced=False, task_group=None)
+            await self._flight.run(self._fetch, forced=False, task_group=lambda: None)
             key = self._keys.get(kid)
         elif self._failure is not None:
             raise self._failure

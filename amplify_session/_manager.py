@@ -9,8 +9,10 @@ refresh.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from types import TracebackType
@@ -25,9 +27,9 @@ from ._credentials import IdentityCredentials
 from ._errors import (
     AuthError,
     InvalidParameterException,
+    InvalidStateException,
     NoCredentialsException,
     NotAuthorizedException,
-    StorageException,
     UserAlreadyAuthenticatedException,
     UserUnAuthenticatedException,
 )
@@ -114,9 +116,10 @@ class SessionManager:
         self._lock = anyio.Lock()
         self._flight: SingleFlight[tuple[AuthSession, bool]] = SingleFlight()
         self._refresh_loop = RefreshLoop(
-            self._clock, lambda: self._core.fresh_until, self._refresh_in_background, Backoff()
+            self._clock, self._due, self._refresh_in_background, Backoff()
         )
         self._task_group: anyio.abc.TaskGroup | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         state = "signed-in" if self._core.tokens is not None else "signed-out"
@@ -131,7 +134,38 @@ class SessionManager:
         """The configuration this manager was built with."""
         return self._config
 
+    def _bind_to_running_loop(self) -> None:
+        """Work on the running event loop; a manager serves one loop at a time.
+
+        After its loop has stopped (a previous ``asyncio.run``), it moves to
+        the new one: its locks and flights start afresh. Its connections
+        were closed with the old loop (see CognitoTransport).
+        """
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            return
+        if self._loop is not None and (self._loop.is_running() or self._task_group is not None):
+            raise InvalidStateException(
+                "this SessionManager is in use on another event loop",
+                recovery_suggestion="Create one SessionManager per event loop (thread).",
+            )
+        self._loop = loop
+        self._lock = anyio.Lock()
+        self._flight = SingleFlight()
+
     async def __aenter__(self) -> SessionManager:
+        """Open the manager: start its background work (refresh loop, listeners).
+
+        Raises:
+            InvalidStateException: It is open already (one ``async with`` at a
+                time), or its event loop is running in another thread.
+        """
+        if self._task_group is not None:
+            raise InvalidStateException(
+                "this SessionManager is already open",
+                recovery_suggestion="Enter `async with manager` once; share the open manager.",
+            )
+        self._bind_to_running_loop()
         group = anyio.create_task_group()
         await group.__aenter__()
         self._task_group = group
@@ -153,6 +187,7 @@ class SessionManager:
         """Stop the background work and release connections; the stored session is kept.
 
         Call it from the task that opened the manager (``async with`` does).
+        Closing a closed manager does nothing; it can be opened again.
         """
         group, self._task_group = self._task_group, None
         try:
@@ -160,10 +195,19 @@ class SessionManager:
                 self._hub.detach()
                 group.cancel_scope.cancel()
                 await group.__aexit__(None, None, None)
+            await self._settle_storage_before_leaving()
         finally:
             # Even when the event loop is shutting down around us (asyncio.run's end).
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 await self._transport.aclose()
+
+    async def _settle_storage_before_leaving(self) -> None:
+        """One last try at a sign-out's storage clear, so a restart cannot restore it."""
+        if self._core.settled or self._loop is not asyncio.get_running_loop():
+            return
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+            async with self._lock:
+                await self._core.land_sign_out()
 
     # -- sign-in -----------------------------------------------------------
 
@@ -193,6 +237,7 @@ class SessionManager:
             raise InvalidParameterException(
                 f"auth_flow must be one of {', '.join(SUPPORTED_FLOWS)}, not {auth_flow!r}"
             )
+        self._bind_to_running_loop()
         async with self._lock:
             await self._core.load()
             if self._core.tokens is not None:
@@ -201,8 +246,11 @@ class SessionManager:
                     recovery_suggestion="Call sign_out() before signing in again.",
                 )
             self._pending = None
+            epoch = self._core.epoch
             outcome = await self._sign_in_flow.start(username, password, auth_flow)
-            return await self._settle(outcome, login_id=username, auth_flow=auth_flow)
+            return await self._settle(
+                outcome, login_id=username, auth_flow=auth_flow, epoch=epoch
+            )
 
     async def confirm_sign_in(
         self, challenge_response: str, *, user_attributes: Mapping[str, str] | None = None
@@ -222,7 +270,9 @@ class SessionManager:
             NotAuthorizedException: The challenge expired; sign in again.
         """
         _require_text("challenge_response", challenge_response)
+        self._bind_to_running_loop()
         async with self._lock:
+            epoch = self._core.epoch
             pending = self._pending
             if pending is None:
                 raise InvalidParameterException(
@@ -237,43 +287,68 @@ class SessionManager:
                 self._pending = None  # the challenge session is gone
                 raise
             return await self._settle(
-                outcome, login_id=pending.login_id, auth_flow=pending.auth_flow
+                outcome, login_id=pending.login_id, auth_flow=pending.auth_flow, epoch=epoch
             )
 
     async def _settle(
-        self, outcome: AuthenticationResult | PendingChallenge, *, login_id: str, auth_flow: str
+        self,
+        outcome: AuthenticationResult | PendingChallenge,
+        *,
+        login_id: str,
+        auth_flow: str,
+        epoch: int,
     ) -> SignInResult:
         if isinstance(outcome, PendingChallenge):
             self._pending = outcome
             return SignInResult(is_signed_in=False, next_step=next_step_for(outcome.challenge))
         self._pending = None
-        await self._core.adopt(outcome, SignInDetails(login_id=login_id, auth_flow_type=auth_flow))
+        details = SignInDetails(login_id=login_id, auth_flow_type=auth_flow)
+        try:
+            await self._core.adopt(outcome, details, epoch)
+        except AuthError:
+            # Not kept: the tokens Cognito issued must not live on unseen.
+            if outcome.refresh_token is not None:
+                await self._revoke_quietly(outcome.refresh_token)
+            raise
         self._refresh_loop.wake()  # fetch the user's credentials now, and schedule the refresh
         return SignInResult(is_signed_in=True, next_step=SignInNextStep(sign_in_step="DONE"))
 
     async def sign_out(self, *, global_sign_out: bool = False) -> SignOutResult:
-        """Sign the user out: revoke the refresh token, then forget everything locally.
+        """Sign the user out: forget the session, clear the storage, revoke the refresh token.
 
-        The local session (memory and storage) is cleared first and whatever
-        happens next; a failure to reach Cognito is reported in the result
-        and logged, never raised over the cleared state.
+        The session ends in memory at once, before anything is awaited: a
+        refresh in flight is cancelled and its result, if it lands, is
+        discarded. Then the stored session is cleared (when the storage
+        fails, the clear is retried in the background and before any later
+        sign-in, so a restart cannot restore the session) and Cognito is told.
+        Neither failure is raised: both are reported in the result and logged.
 
         Args:
             global_sign_out: Sign out every device of the user (GlobalSignOut)
                 instead of revoking only this session's refresh token.
         """
-        async with self._lock:
-            tokens = await self._core.forget()
+        tokens = self._core.forget_now()
+        self._flight.abort()
         self._refresh_loop.wake()
+        self._bind_to_running_loop()
+        async with self._lock:
+            cleared = await self._core.land_sign_out()
         if tokens is None:
-            return SignOutResult(revoked=False)
+            return SignOutResult(revoked=False, storage_cleared=cleared)
         try:
             with anyio.CancelScope(shield=True):
                 await self._revoke(tokens, global_sign_out=global_sign_out)
         except AuthError as err:
             _log.warning("signed out locally; Cognito was not told (%s)", err.name)
-            return SignOutResult(revoked=False, error=err)
-        return SignOutResult(revoked=True)
+            return SignOutResult(revoked=False, error=err, storage_cleared=cleared)
+        return SignOutResult(revoked=True, storage_cleared=cleared)
+
+    async def _revoke_quietly(self, refresh_token: str) -> None:
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._user_pool.revoke_token(refresh_token)
+            except AuthError as err:
+                _log.warning("could not revoke the discarded tokens (%s)", err.name)
 
     async def _revoke(self, tokens: TokenSet, *, global_sign_out: bool) -> None:
         if global_sign_out:
@@ -303,20 +378,33 @@ class SessionManager:
         """
         if not force_refresh:
             core = self._core
-            now = self._clock.time()
+            now = self._clock.monotonic()
             if now < core.fresh_until or (now < core.usable_until and self._task_group is not None):
                 return core.session
+        self._bind_to_running_loop()
         session, _ = await self._flight.run(
-            self._refresh, forced=force_refresh, task_group=self._task_group
+            self._refresh, forced=force_refresh, task_group=self._running_group
         )
         return session
+
+    def _running_group(self) -> anyio.abc.TaskGroup | None:
+        return self._task_group
+
+    def _due(self) -> float:
+        """When the background loop next works: at once while storage lags behind memory."""
+        return self._core.fresh_until if self._core.settled else -math.inf
 
     async def _refresh(self, forced: bool) -> tuple[AuthSession, bool]:
         async with self._lock:
             return await self._core.refresh(forced)
 
     async def _follow_other_processes(self, shared: CoordinatedStorage) -> None:
-        """Apply what other processes announce; after a lost feed, re-read once."""
+        """Apply what other processes announce; after a lost feed, re-read once.
+
+        Nothing escapes: whatever goes wrong (the storage, a stray message, a
+        bug) is logged and retried after a backoff, never raised into the
+        manager's task group, which would end the user's ``async with``.
+        """
         backoff = Backoff(initial=0.5, maximum=10.0)
         while True:
             try:
@@ -324,17 +412,21 @@ class SessionManager:
                     async with self._lock:
                         await self._core.reconcile(note)
                     backoff.reset()
-            except StorageException as err:
+            except Exception as err:  # noqa: BLE001 (see the docstring)
                 delay = backoff.next_delay()
-                _log.error("lost the shared storage (%s); re-reading in %.1f s", err.name, delay)
+                _log.error(
+                    "lost the shared storage (%s); re-reading in %.1f s", _name_of(err), delay
+                )
                 await anyio.sleep(delay)
-                with contextlib.suppress(StorageException):
+                with contextlib.suppress(Exception):
                     async with self._lock:
                         await self._core.reconcile(None)
 
     async def _refresh_in_background(self) -> bool:
+        # Run in the loop's own task: a flight started on the group at the
+        # moment the event loop shuts down would be cancelled before it began.
         _, succeeded = await self._flight.run(
-            self._refresh, forced=False, task_group=self._task_group
+            self._refresh, forced=False, task_group=self._running_group, inline=True
         )
         return succeeded
 
@@ -429,6 +521,10 @@ class SessionManager:
         warning logged). ``await stream.aclose()`` or ``async with`` unsubscribes.
         """
         return self._hub.stream(events)
+
+
+def _name_of(error: BaseException) -> str:
+    return error.name if isinstance(error, AuthError) else type(error).__name__
 
 
 def _require_text(field: str, value: object) -> None:

@@ -120,10 +120,14 @@ class SignOutResult:
     Attributes:
         revoked: Cognito confirmed the revocation (or the global sign-out).
         error: Why Cognito could not be told, when it could not.
+        storage_cleared: The stored session is gone. When False the storage
+            failed; the manager keeps retrying the clear in the background
+            (while open) and before any later sign-in or restore.
     """
 
     revoked: bool
     error: Exception | None = None
+    storage_cleared: bool = True
 
 
 @attrs.frozen(kw_only=True)

@@ -1,7 +1,12 @@
 """Pure refresh timing: clock drift, refresh schedules, phases, backoff. No I/O here.
 
-All times are seconds on the local wall clock unless named ``server_*``.
-``drift`` is ``server_now - local_now``, measured as ``iat - local_now``
+Deadlines are seconds on the local **monotonic** clock (``Clock.monotonic``):
+a wall-clock step (NTP, an admin, a VM resumed) moves neither a deadline nor
+the time it is compared with, so it can neither make an expired token look
+valid nor make a valid one look expired. The wall clock serves only to
+translate the server's times (``exp``, ``Expiration``) into how many seconds
+remain, once, when a credential arrives or is read from storage: ``drift``
+is ``server_now - local_wall_now``, measured as ``iat - local_wall_now``
 when a token arrives (a token is issued "now" in server time).
 
 A credential (tokens, or AWS credentials) that expires at local time ``E``
@@ -16,10 +21,12 @@ and lived ``L`` seconds is:
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import random
 import time
-from typing import Protocol
+from collections.abc import Callable
+from typing import Final, Protocol
 
 import anyio
 import attrs
@@ -41,28 +48,43 @@ JITTER_FRACTION = 0.1
 
 
 class Clock(Protocol):
-    """The wall clock (a seam for tests: see ``amplify_session.testing.FakeClock``)."""
+    """The clocks (a seam for tests: see ``amplify_session.testing.FakeClock``)."""
 
     def time(self) -> float:
-        """Return the current time, seconds since the epoch."""
+        """Return the wall-clock time, seconds since the epoch."""
+        ...
+
+    def monotonic(self) -> float:
+        """Return a time that only moves forward, in seconds from an arbitrary origin."""
         ...
 
     async def sleep_until(self, deadline: float) -> None:
-        """Return once ``time()`` has reached ``deadline``."""
+        """Return once ``monotonic()`` has reached ``deadline``."""
         ...
+
+
+# CLOCK_BOOTTIME keeps counting while the machine is suspended, where
+# CLOCK_MONOTONIC stops: a laptop or VM that slept through a token's expiry
+# must see it expired. Neither moves when the wall clock is stepped.
+# A partial, not a def: the fast path reads this clock, and a C call is cheaper.
+_MONOTONIC: Final[Callable[[], float]] = (
+    functools.partial(time.clock_gettime, time.CLOCK_BOOTTIME)
+    if hasattr(time, "CLOCK_BOOTTIME")
+    else time.monotonic
+)
 
 
 class SystemClock:
-    """The real wall clock."""
+    """The real clocks: ``time.time`` and CLOCK_BOOTTIME (``time.monotonic`` elsewhere)."""
 
-    def time(self) -> float:
-        """Return ``time.time()``."""
-        return time.time()
+    time = staticmethod(time.time)
+    monotonic = staticmethod(_MONOTONIC)
 
     async def sleep_until(self, deadline: float) -> None:
-        """Sleep until the wall clock reaches ``deadline`` (re-checked: clocks jump)."""
-        # Re-checked in steps of at most a minute: the wall clock can jump.
-        while (remaining := deadline - time.time()) > 0:  # noqa: ASYNC110
+        """Sleep until ``monotonic()`` reaches ``deadline``."""
+        # Re-checked in steps of at most a minute: the event loop sleeps on
+        # CLOCK_MONOTONIC, which stands still while the machine is suspended.
+        while (remaining := deadline - self.monotonic()) > 0:  # noqa: ASYNC110
             await anyio.sleep(min(remaining, 60.0))
 
 
@@ -71,13 +93,18 @@ def clock_drift(issued_at: float, local_now: float) -> float:
     return issued_at - local_now
 
 
-def local_deadline(server_expiry: float, *, drift: float, tolerance: float) -> float:
-    """Return the local time after which a server-time expiry counts as expired.
+def local_deadline(
+    server_expiry: float, *, server_now: float, local_now: float, tolerance: float
+) -> float:
+    """Return the local (monotonic) time after which a server-time expiry counts as expired.
 
-    A token whose ``exp`` is ``server_expiry`` is treated as expired
-    ``tolerance`` seconds early, so that it is never sent about to lapse.
+    Args:
+        server_expiry: The expiry in the server's time (``exp``, ``Expiration``).
+        server_now: The server's time now (the local wall clock plus drift).
+        local_now: The monotonic clock now.
+        tolerance: Seconds early: a credential is never sent about to lapse.
     """
-    return server_expiry - drift - tolerance
+    return local_now + (server_expiry - server_now) - tolerance
 
 
 @attrs.frozen

@@ -16,11 +16,17 @@ _log = logging.getLogger("amplify_session")
 
 
 class RefreshLoop:
-    """Runs ``refresh`` whenever ``due()`` (a local time) arrives.
+    """Runs ``refresh`` whenever ``due()`` (a monotonic time) arrives.
 
-    ``refresh`` returns True on success. After a failure the loop waits a
-    backoff delay (exponential, jittered, bounded) before trying again, never
-    in a tight loop; :meth:`wake` (the session changed) ends that wait.
+    ``refresh`` returns True on success. A refresh is *unproductive* when it
+    fails, or when what it brought is due again at once (a server sending
+    tokens that expire as they arrive, a storage that cannot keep them). After
+    an unproductive refresh the loop waits a backoff delay (exponential,
+    jittered, bounded) before the next one, whatever ``due()`` says: the rate
+    of background calls is bounded by the backoff schedule, whatever the
+    server answers. All times are on the clock's monotonic face, so a
+    wall-clock step cannot shorten a wait. :meth:`wake` (the user signed in
+    or out) ends a wait and resets the backoff.
     """
 
     def __init__(
@@ -36,9 +42,11 @@ class RefreshLoop:
         self._backoff = backoff
         self._retry_at: float | None = None
         self._sleep_scope: anyio.CancelScope | None = None
+        #: How many refreshes ran (a test's and a benchmark's view of the rate).
+        self.runs = 0
 
     def __repr__(self) -> str:
-        return f"RefreshLoop(retry_at={self._retry_at!r})"
+        return f"RefreshLoop(retry_at={self._retry_at!r}, runs={self.runs})"
 
     def wake(self) -> None:
         """The session changed: recompute when to refresh, forgetting any backoff."""
@@ -48,23 +56,30 @@ class RefreshLoop:
             self._sleep_scope.cancel()
 
     async def run(self) -> None:
-        """Refresh forever (until cancelled)."""
+        """Refresh forever (until cancelled); never raises anything else."""
         while True:
             deadline = self._retry_at if self._retry_at is not None else self._due()
-            if deadline > self._clock.time():
+            if deadline > self._clock.monotonic():
                 await self._sleep_until(deadline)
                 continue  # woken early, or on time: recompute before acting
-            try:
-                succeeded = await self._refresh()
-            except AuthError:
-                succeeded = False
-            if succeeded:
-                self._retry_at = None
+            self._retry_at = None
+            productive = await self._refresh_once() and self._due() > self._clock.monotonic()
+            if productive:
                 self._backoff.reset()
-            else:
+            else:  # even if woken meanwhile: a wake resets the backoff, never skips it
                 delay = self._backoff.next_delay()
                 _log.info("background refresh failed; retrying in %.1f s", delay)
-                self._retry_at = self._clock.time() + delay
+                self._retry_at = self._clock.monotonic() + delay
+
+    async def _refresh_once(self) -> bool:
+        self.runs += 1
+        try:
+            return await self._refresh()
+        except AuthError:
+            return False
+        except Exception:  # noqa: BLE001 (a bug must not end the user's `async with`)
+            _log.exception("background refresh raised unexpectedly")
+            return False
 
     async def _sleep_until(self, deadline: float) -> None:
         # wake() cancels this scope; no helper tasks, so nothing is left

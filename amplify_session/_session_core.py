@@ -1,9 +1,21 @@
 """The session's state and how it changes: load, refresh, adopt new tokens, forget.
 
-The manager serialises every call here under its lock and shares refreshes
-with single flight; this module decides what to refresh, applies the error
-policy, publishes the immutable :class:`AuthSession` the fast path serves,
-and emits the events.
+The manager serialises every call here under its lock (except
+:meth:`SessionCore.forget_now`, which must not wait) and shares refreshes with
+single flight; this module decides what to refresh, applies the error policy,
+keeps memory and storage consistent, publishes the immutable
+:class:`AuthSession` the fast path serves, and emits the events.
+
+Rules kept here:
+
+- Memory first, storage second: refreshed tokens are served even when they
+  cannot be stored (the loop retries the write); a sign-in is taken only once
+  it is stored (a caller is told when it is not, and nothing is held).
+- A sign-out is final. :meth:`forget_now` bumps the epoch at once; a refresh
+  that began before (here) is discarded when it lands, and one in another
+  process finds the stored sign-out marker and follows it.
+- Storage errors never leave as anything but :class:`StorageException`, and
+  stored data that does not parse counts as no session.
 """
 
 from __future__ import annotations
@@ -17,13 +29,19 @@ import uuid
 from ._cognito import AuthenticationResult
 from ._config import AuthConfig
 from ._credentials import IdentityCredentials
-from ._errors import AuthError, InvalidTokenException, NotAuthorizedException, StorageException
+from ._errors import (
+    AuthError,
+    InvalidResponseException,
+    InvalidStateException,
+    InvalidTokenException,
+    NotAuthorizedException,
+    StorageException,
+)
 from ._events import EventHub, EventName, SessionEvent
-from ._jwt import numeric_claim
 from ._models import AuthSession, SignInDetails
 from ._policy import Clock, Phase, Schedule, local_deadline, phase, schedule
 from ._refresh import TokenRefresher
-from ._token_store import TokenSet, TokenStore, token_set_from
+from ._token_store import TokenSet, TokenStore, issued_at, token_set_from
 
 __all__ = ["DEFINITIVE_FAILURES", "SessionCore"]
 
@@ -66,46 +84,86 @@ class SessionCore:
         self._rng = rng
         self._hub = hub
         self._loaded = False
-        self._shared = store.coordinated  # RedisStorage and the like: refresh once per fleet
         self._origin = uuid.uuid4().hex  # tells our own announcements from others'
-        self._unsaved = False
+        self._unsaved = False  # tokens in memory that the storage does not have yet
+        self._save_error: StorageException | None = None
+        #: A sign-out whose storage clear has not landed: (True, username or None).
+        self._sign_out_pending: tuple[bool, str | None] = (False, None)
+        #: Bumped by every sign-in and sign-out: a refresh begun in another epoch is void.
+        self.epoch = 0
         self.tokens: TokenSet | None = None
         self._token_schedule = Schedule.never()
         self.session = _EMPTY_SESSION
-        #: Before this local time the session is served as it is (FRESH).
+        #: Before this monotonic time the session is served as it is (FRESH).
         self.fresh_until = -math.inf
-        #: Before this local time the session may be served while it is refreshed (STALE).
+        #: Before this monotonic time the session may be served while it is refreshed (STALE).
         self.usable_until = -math.inf
 
     def __repr__(self) -> str:
         state = "signed-in" if self.tokens is not None else "signed-out"
         return f"SessionCore(state={state!r}, loaded={self._loaded})"
 
+    @property
+    def settled(self) -> bool:
+        """Whether storage holds what memory does (no write or sign-out clear pending)."""
+        return not self._unsaved and not self._sign_out_pending[0]
+
     def tokens_usable(self) -> bool:
         """Whether there are tokens that have not expired."""
-        return self.tokens is not None and self._clock.time() < self._token_schedule.expire_at
+        return self.tokens is not None and self._clock.monotonic() < self._token_schedule.expire_at
+
+    # -- reading the stored session -------------------------------------------
 
     async def load(self) -> None:
-        """Read the stored session, once. An unreadable one means signed out."""
+        """Read the stored session, once. One that does not parse means signed out.
+
+        Raises:
+            StorageException: The storage failed (retryable); nothing was loaded.
+        """
         if self._loaded:
             return
-        self._loaded = True
+        await self._require_sign_out_landed()
         try:
             await self._credentials.load()
             tokens = await self._store.load()
-        except AuthError as err:
-            _log.warning("the stored session is unreadable (%s); signed out", err.name)
-            self._publish()
-            self._emit(EventName.SIGNED_OUT, error=err)
+        except StorageException as err:
+            if err.retryable:
+                raise
+            self._loaded_unreadable(err)
             return
+        except InvalidTokenException as err:
+            self._loaded_unreadable(err)
+            return
+        self._loaded = True
         self._set_tokens(tokens)
         self._publish()
+
+    def _loaded_unreadable(self, err: AuthError) -> None:
+        _log.warning("the stored session is unreadable (%s); signed out", err.name)
+        self._loaded = True
+        self._publish()
+        self._emit(EventName.SIGNED_OUT, error=err)
+
+    async def _read(self, username: str | None) -> TokenSet | None:
+        """A stored session; one that does not parse counts as none."""
+        try:
+            return await self._store.load(username)
+        except InvalidTokenException as err:
+            _log.warning("a stored session is unreadable (%s); ignored", err.name)
+            return None
+        except StorageException as err:
+            if err.retryable:
+                raise
+            _log.warning("a stored session is unreadable (%s); ignored", err.name)
+            return None
+
+    # -- refresh --------------------------------------------------------------
 
     async def refresh(self, forced: bool) -> tuple[AuthSession, bool]:
         """Refresh whatever is due (everything when ``forced``).
 
         Returns:
-            The session, and whether every refresh succeeded.
+            The session, and whether every refresh succeeded and was stored.
 
         Raises:
             AuthError: A definitive refusal (the session is cleared), or a
@@ -113,157 +171,84 @@ class SessionCore:
         """
         await self.load()
         failures: list[AuthError] = []
+        await self._land_sign_out()
         await self._save_unsaved()
         tokens_changed = await self._refresh_tokens(forced, failures)
         credentials_changed = await self._refresh_credentials(forced, failures)
         self._publish()
         if tokens_changed:
             self._emit(EventName.TOKEN_REFRESH)
+            if self._unsaved and self._save_error is not None:
+                self._emit(EventName.TOKEN_REFRESH_FAILURE, error=self._save_error)
         if credentials_changed:
             self._emit(EventName.CREDENTIALS_REFRESH)
-        if failures and (forced or self._clock.time() >= self.usable_until):
+        if failures and (forced or self._clock.monotonic() >= self.usable_until):
             raise failures[0]
-        # Tokens kept only in memory count as a failure for the background
-        # loop, which comes back (with backoff) to store them.
-        return self.session, not failures and not self._unsaved
-
-    async def adopt(self, answer: AuthenticationResult, details: SignInDetails) -> None:
-        """Take the tokens of a completed sign-in."""
-        tokens = token_set_from(
-            answer,
-            now=self._clock.time(),
-            username=None,
-            refresh_token=answer.refresh_token,
-            sign_in_details=details,
-            device=(answer.device_key, answer.device_group_key),
-        )
-        await self._credentials.forget_primary_identity()
-        self._set_tokens(tokens)
-        await self._store.save(tokens)
-        self._publish()
-        self._emit(EventName.SIGNED_IN)
-        await self._announce("tokens")
-
-    async def forget(self, error: AuthError | None = None) -> TokenSet | None:
-        """Sign out locally: memory and storage. Returns the tokens that were held."""
-        await self.load()
-        tokens = self.tokens
-        self._set_tokens(None)
-        await self._credentials.forget_identity()
-        await self._store.clear()
-        self._publish()
-        self._emit(EventName.SIGNED_OUT, error=error)
-        await self._announce("signedOut")
-        return tokens
+        # What is held only in memory counts as a failure for the background
+        # loop, which comes back (with backoff) to store it.
+        return self.session, not failures and self.settled
 
     async def _refresh_tokens(self, forced: bool, failures: list[AuthError]) -> bool:
         tokens = self.tokens
         if tokens is None:
             return False
-        if not forced and phase(self._clock.time(), self._token_schedule) is Phase.FRESH:
+        if not forced and phase(self._clock.monotonic(), self._token_schedule) is Phase.FRESH:
             return False
-        if self._shared is None:
-            return await self._refresh_tokens_now(tokens, failures)
-        return await self._refresh_tokens_shared(forced, failures)
+        if self._store.locking is None:
+            return await self._renew(tokens, failures)
+        return await self._refresh_tokens_locked(tokens.username, forced, failures)
 
-    async def _refresh_tokens_shared(self, forced: bool, failures: list[AuthError]) -> bool:
-        """Refresh under the fleet's lock, unless another process just did."""
-        assert self._shared is not None
+    async def _refresh_tokens_locked(
+        self, username: str, forced: bool, failures: list[AuthError]
+    ) -> bool:
+        """Refresh under the lock of the processes sharing the storage, unless one just did."""
+        locking = self._store.locking
+        assert locking is not None
         changed: bool | None = None
         try:
             name = f"refresh:{self._config.user_pool_client_id}"
-            async with self._shared.lock(name, wait=self._shared.lock_ttl + 1) as held:
-                adopted = held and self._adopt_if_newer(await self._read_stored())
-                fresh = phase(self._clock.time(), self._token_schedule) is Phase.FRESH
+            async with locking.lock(name, wait=locking.lock_ttl + 1) as held:
+                adopted = False
+                if held:
+                    stored = await self._read(username)
+                    if stored is None and await self._store.signed_out(username):
+                        self._follow_sign_out()
+                        return False
+                    adopted = self._adopt_if_newer(stored)
+                fresh = phase(self._clock.monotonic(), self._token_schedule) is Phase.FRESH
                 if adopted and fresh and not forced:
                     changed = True  # another process refreshed: no Cognito call
                 else:
                     assert self.tokens is not None
-                    changed = await self._refresh_tokens_now(self.tokens, failures)
+                    changed = await self._renew(self.tokens, failures) or adopted
         except StorageException as err:
-            if changed is None:
+            if changed is None and self.tokens is not None:
                 _log.error("shared storage unavailable (%s); refreshing locally", err.name)
-                assert self.tokens is not None
-                changed = await self._refresh_tokens_now(self.tokens, failures)
-        return changed
+                changed = await self._renew(self.tokens, failures)
+        return bool(changed)
 
-    async def _refresh_tokens_now(self, tokens: TokenSet, failures: list[AuthError]) -> bool:
+    async def _renew(self, tokens: TokenSet, failures: list[AuthError]) -> bool:
+        """Ask Cognito for new tokens and keep them; False when there are none to keep."""
+        epoch = self.epoch
         try:
             fresh = await self._fetch_tokens(tokens)
         except AuthError as err:
+            if epoch != self.epoch:
+                return False  # signed out (or in anew) meanwhile: this answer is void
             self._emit(EventName.TOKEN_REFRESH_FAILURE, error=err)
             if err.name in DEFINITIVE_FAILURES:
                 _log.info("token refresh refused (%s); signing out", err.name)
-                await self.forget(error=err)
+                await self.end_session(err)
                 raise
             failures.append(err)
             return False
+        if epoch != self.epoch:
+            _log.info("a refresh landed after a sign-out; discarded")
+            return False
         self._set_tokens(fresh)  # memory first: a rotated refresh token must not be lost
         self._unsaved = True
-        await self._save_unsaved()
+        await self._save_unsaved()  # still under the lock, where there is one
         return True
-
-    async def _save_unsaved(self) -> None:
-        """Store tokens that could not be stored before (the storage was down)."""
-        if not self._unsaved or self.tokens is None:
-            return
-        try:
-            await self._store.save(self.tokens)
-        except AuthError as err:
-            _log.error("tokens could not be stored (%s); kept in memory", err.name)
-            return
-        self._unsaved = False
-        await self._announce("tokens")
-
-    async def _read_stored(self) -> TokenSet | None:
-        """The shared store's tokens; an unreadable session counts as none."""
-        try:
-            return await self._store.load()
-        except InvalidTokenException:
-            return None
-
-    def _adopt_if_newer(self, stored: TokenSet | None) -> bool:
-        """Take ``stored`` if another process stored newer tokens than ours."""
-        ours = self.tokens
-        if stored is None or (ours is not None and not _newer(stored, ours)):
-            return False
-        self._set_tokens(stored)
-        return True
-
-    async def reconcile(self, note: str | None) -> None:
-        """Another process changed the shared session (``note`` None: we may have missed some).
-
-        Adopts newer stored tokens (emitting our own events), follows a
-        sign-out, and writes our tokens back where the storage lost them.
-        """
-        kind, origin = _parse_note(note)
-        if origin == self._origin:
-            return
-        await self.load()
-        await self._save_unsaved()
-        had, stored = self.tokens, await self._read_stored()
-        if self._adopt_if_newer(stored):
-            self._publish()
-            self._emit(EventName.TOKEN_REFRESH if had is not None else EventName.SIGNED_IN)
-            return
-        if had is None or stored is not None:
-            return
-        if kind == "signedOut":
-            self._set_tokens(None)
-            await self._credentials.forget_identity()
-            self._publish()
-            self._emit(EventName.SIGNED_OUT)
-        else:  # the storage lost the session (a restart without persistence): restore it
-            self._unsaved = True
-            await self._save_unsaved()
-
-    async def _announce(self, kind: str) -> None:
-        if self._shared is None:
-            return
-        try:
-            await self._shared.publish(json.dumps({"kind": kind, "origin": self._origin}))
-        except StorageException as err:
-            _log.warning("could not tell other processes about %s (%s)", kind, err.name)
 
     async def _fetch_tokens(self, tokens: TokenSet) -> TokenSet:
         if tokens.refresh_token is None:
@@ -274,7 +259,7 @@ class SessionCore:
             username=username if isinstance(username, str) else tokens.username,
             device_key=tokens.device_key,
         )
-        return token_set_from(
+        fresh = token_set_from(
             answer,
             now=self._clock.time(),
             username=tokens.username,
@@ -282,12 +267,32 @@ class SessionCore:
             sign_in_details=tokens.sign_in_details,
             device=(tokens.device_key, tokens.device_group_key),
         )
+        self._require_usable(fresh)
+        return fresh
+
+    async def _save_unsaved(self) -> None:
+        """Store tokens the storage does not have yet, unless the user signed out meanwhile."""
+        tokens = self.tokens
+        if not self._unsaved or tokens is None:
+            return
+        try:
+            if await self._store.signed_out(tokens.username):
+                self._follow_sign_out()  # another process signed out: do not write back
+                return
+            await self._store.save(tokens, signing_in=False)
+        except StorageException as err:
+            _log.error("tokens could not be stored (%s); kept in memory, retrying", err.name)
+            self._save_error = err
+            return
+        self._unsaved = False
+        self._save_error = None
+        await self._announce("tokens")
 
     async def _refresh_credentials(self, forced: bool, failures: list[AuthError]) -> bool:
         when = self._credentials.schedule(self.tokens)
         if when == Schedule.never():
             return False
-        if not forced and phase(self._clock.time(), when) is Phase.FRESH:
+        if not forced and phase(self._clock.monotonic(), when) is Phase.FRESH:
             return False
         try:
             await self._credentials.fetch(self.tokens)
@@ -297,21 +302,181 @@ class SessionCore:
             return False
         return True
 
+    # -- sign-in and sign-out -------------------------------------------------
+
+    async def adopt(self, answer: AuthenticationResult, details: SignInDetails, epoch: int) -> None:
+        """Take the tokens of a completed sign-in begun in ``epoch``; stored before kept.
+
+        Raises:
+            InvalidResponseException: The tokens are malformed or unusable.
+            InvalidStateException: A sign-out happened during the sign-in.
+            StorageException: They could not be stored; nothing is kept.
+        """
+        tokens = token_set_from(
+            answer,
+            now=self._clock.time(),
+            username=None,
+            refresh_token=answer.refresh_token,
+            sign_in_details=details,
+            device=(answer.device_key, answer.device_group_key),
+        )
+        self._require_usable(tokens)
+        if epoch != self.epoch:
+            raise InvalidStateException(
+                "sign_out() was called during this sign-in; the new session was discarded"
+            )
+        await self._require_sign_out_landed()
+        await self._store.save(tokens, signing_in=True)
+        self.epoch += 1
+        self._unsaved = False
+        try:
+            await self._credentials.forget_primary_identity()
+        except StorageException as err:  # a stale identity id heals itself (GetId again)
+            _log.warning("the previous identity id could not be removed (%s)", err.name)
+        self._set_tokens(tokens)
+        self._publish()
+        self._emit(EventName.SIGNED_IN)
+        await self._announce("tokens")
+
+    def forget_now(self, error: AuthError | None = None) -> TokenSet | None:
+        """Sign out in memory at once (no I/O, no lock); storage follows in :meth:`land_sign_out`.
+
+        Returns:
+            The tokens that were held.
+        """
+        tokens = self.tokens
+        username = tokens.username if tokens is not None else None
+        if not self._loaded or tokens is not None or self._sign_out_pending[0]:
+            # Unloaded: the stored session, whoever's it is, must go too.
+            self._sign_out_pending = (True, username or self._sign_out_pending[1])
+        self._loaded = True  # what is stored must never be restored now
+        self._unsaved = False
+        self.epoch += 1
+        self._set_tokens(None)
+        self._credentials.drop_identity()
+        self._publish()
+        self._emit(EventName.SIGNED_OUT, error=error)
+        return tokens
+
+    async def land_sign_out(self) -> bool:
+        """Clear the stored session of a sign-out; False (logged) when the storage failed."""
+        return await self._land_sign_out()
+
+    async def end_session(self, error: AuthError) -> None:
+        """The session is over (a definitive refusal): forget it everywhere."""
+        self.forget_now(error)
+        await self._land_sign_out()
+
+    async def _land_sign_out(self) -> bool:
+        pending, username = self._sign_out_pending
+        if not pending:
+            return True
+        try:
+            await self._store.clear(username)
+            await self._credentials.clear_stored_identity()
+        except StorageException as err:
+            _log.error("the stored session could not be cleared (%s); retrying", err.name)
+            return False
+        if self._sign_out_pending == (pending, username):
+            self._sign_out_pending = (False, None)
+        await self._announce("signedOut")
+        return True
+
+    async def _require_sign_out_landed(self) -> None:
+        if not await self._land_sign_out():
+            raise StorageException(
+                "the stored session of the last sign-out could not be cleared yet",
+                retryable=True,
+                recovery_suggestion="Check the storage; the clear is retried.",
+            )
+
+    def _follow_sign_out(self) -> None:
+        """Another process signed this user out: forget in memory; storage is done."""
+        self.epoch += 1
+        self._unsaved = False
+        self._set_tokens(None)
+        self._credentials.drop_identity()
+        self._publish()
+        self._emit(EventName.SIGNED_OUT)
+
+    # -- other processes --------------------------------------------------------
+
+    async def reconcile(self, note: str | None) -> None:
+        """Another process changed the shared session (``note`` None: we may have missed some).
+
+        Adopts newer stored tokens (emitting our own events), follows a
+        sign-out, and writes our tokens back where the storage lost them.
+        """
+        _, origin = _parse_note(note)
+        if origin == self._origin:
+            return
+        await self.load()
+        if not await self._land_sign_out():
+            return  # our own sign-out comes first: adopt nothing until it lands
+        await self._save_unsaved()
+        ours = self.tokens
+        stored = await self._read(ours.username if ours is not None else None)
+        if self._adopt_if_newer(stored):
+            self._publish()
+            self._emit(EventName.TOKEN_REFRESH if ours is not None else EventName.SIGNED_IN)
+        elif ours is not None and stored is None:
+            if await self._store.signed_out(ours.username):
+                self._follow_sign_out()
+            else:  # the storage lost the session (a restart without persistence): restore it
+                self._unsaved = True
+                await self._save_unsaved()
+
+    def _adopt_if_newer(self, stored: TokenSet | None) -> bool:
+        """Take ``stored`` if another process stored newer tokens than ours."""
+        ours = self.tokens
+        if stored is None or (ours is not None and not _newer(stored, ours)):
+            return False
+        if ours is None:
+            self.epoch += 1
+        self._set_tokens(stored)
+        self._unsaved = False
+        return True
+
+    async def _announce(self, kind: str) -> None:
+        shared = self._store.coordinated
+        if shared is None:
+            return
+        try:
+            await shared.publish(json.dumps({"kind": kind, "origin": self._origin}))
+        except StorageException as err:
+            _log.warning("could not tell other processes about %s (%s)", kind, err.name)
+
+    # -- schedules and the published session ------------------------------------
+
+    def _require_usable(self, tokens: TokenSet) -> None:
+        """Tokens that expire (by our tolerance) as they arrive are no session."""
+        if self._schedule_of(tokens).expire_at <= self._clock.monotonic():
+            raise InvalidResponseException(
+                "Cognito sent tokens that are already expired (or expire within "
+                f"expiry_tolerance={self._config.expiry_tolerance:g} s)"
+            )
+
     def _set_tokens(self, tokens: TokenSet | None) -> None:
         self.tokens = tokens
         self._token_schedule = Schedule.never() if tokens is None else self._schedule_of(tokens)
 
     def _schedule_of(self, tokens: TokenSet) -> Schedule:
-        # iat has whole seconds, so the measured drift can be up to a second
-        # short: assume the worst, and a token is never served past its exp.
+        # How long the tokens remain valid is read off the server's clock once,
+        # here; from then on the monotonic clock counts it down. iat has whole
+        # seconds, so the measured drift can be up to a second short: assume
+        # the worst, and a token is never served past its exp.
+        server_expiry = tokens.server_expiry
         expires_at = local_deadline(
-            tokens.server_expiry, drift=tokens.clock_drift, tolerance=_IAT_RESOLUTION
+            server_expiry,
+            server_now=self._clock.time() + tokens.clock_drift,
+            local_now=self._clock.monotonic(),
+            tolerance=_IAT_RESOLUTION,
         )
-        issued_at = numeric_claim(tokens.access_token.payload, "iat")
+        issued = issued_at(tokens.access_token)
         lifetime = (
-            tokens.server_expiry - issued_at - _IAT_RESOLUTION  # the part we count on
-            if issued_at is not None
-            else expires_at - self._clock.time()
+            server_expiry - issued - _IAT_RESOLUTION  # the part we count on
+            if issued is not None
+            else expires_at - self._clock.monotonic()
         )
         return schedule(
             expires_at=expires_at,
@@ -344,8 +509,10 @@ def _newer(stored: TokenSet, ours: TokenSet) -> bool:
     """Whether ``stored`` replaces ``ours``: other tokens, issued no earlier."""
     if stored.access_token.raw == ours.access_token.raw:
         return False
-    stored_iat = numeric_claim(stored.access_token.payload, "iat")
-    our_iat = numeric_claim(ours.access_token.payload, "iat")
+    try:
+        stored_iat, our_iat = issued_at(stored.access_token), issued_at(ours.access_token)
+    except InvalidTokenException:
+        return False
     if stored_iat is not None and our_iat is not None:
         return stored_iat >= our_iat
     return True
@@ -354,7 +521,7 @@ def _newer(stored: TokenSet, ours: TokenSet) -> bool:
 def _parse_note(note: str | None) -> tuple[str | None, str | None]:
     try:
         value = json.loads(note) if note else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, None
     if not isinstance(value, dict):
         return None, None

@@ -5,25 +5,43 @@
     CognitoIdentityServiceProvider.<clientId>.LastAuthUser
     CognitoIdentityServiceProvider.<clientId>.<username>.{accessToken,idToken,refreshToken,
                                                         clockDrift,deviceKey,signInDetails}
+    CognitoIdentityServiceProvider.<clientId>.<username>.signedOut   (ours: see below)
     com.amplify.Cognito.<identityPoolId>.identityId     {"id": ..., "type": "guest"|"primary"}
+
+Several users may share one storage (processes signed in as different
+users): each user's keys belong to that user, and ``LastAuthUser`` names the
+most recent sign-in, which a process that starts signed out restores.
+
+``signedOut`` is written by a sign-out and removed by the user's next
+sign-in. It tells a process whose refresh began before the sign-out (here or
+in another process) that the session ended, where an empty storage alone
+could also mean a storage that lost its data (a Redis restarted without
+persistence), which a running process writes back.
+
+What is read here is untrusted: anything that does not parse, or holds
+absurd values, is an :class:`InvalidTokenException`; any exception a
+storage raises is a :class:`StorageException`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Literal
 
 import attrs
 
 from ._cognito import AuthenticationResult
-from ._errors import InvalidResponseException, InvalidTokenException
+from ._errors import AuthError, InvalidResponseException, InvalidTokenException, StorageException
 from ._jwt import decode_jwt, numeric_claim
 from ._models import JWT, AuthTokens, SignInDetails
 from ._policy import clock_drift
-from .storage import CoordinatedStorage, KeyValueStorage, write_items
+from .storage import CoordinatedStorage, KeyValueStorage, LockingStorage, write_items
 
 __all__ = [
     "StoredIdentity",
+    "issued_at",
     "token_set_from",
     "TokenSet",
     "TokenStore",
@@ -41,12 +59,31 @@ _TOKEN_FIELDS = (
 )
 
 
+#: Times beyond this (the year 5138) are absurd: no server issues them, and
+#: arithmetic on them (milliseconds of drift) must stay finite.
+_LATEST_TIME = 1e11
+
+
 def expiry_of(token: JWT) -> float:
     """Return a token's ``exp`` claim (server time), or raise InvalidTokenException."""
-    exp = numeric_claim(token.payload, "exp")
+    exp = _time_claim(token, "exp")
     if exp is None:
         raise InvalidTokenException("token has no numeric 'exp' claim")
     return exp
+
+
+def issued_at(token: JWT) -> float | None:
+    """Return a token's ``iat`` claim (server time), None when it has none."""
+    return _time_claim(token, "iat")
+
+
+def _time_claim(token: JWT, name: str) -> float | None:
+    if name not in token.payload:
+        return None
+    value = numeric_claim(token.payload, name)
+    if value is None or not 0 < value < _LATEST_TIME:
+        raise InvalidTokenException(f"token claim {name!r} is not a plausible time")
+    return value
 
 
 @attrs.frozen(kw_only=True)
@@ -94,13 +131,15 @@ class StoredIdentity:
 
 
 class TokenStore:
-    """Reads and writes sessions in Amplify's layout."""
+    """Reads and writes sessions in Amplify's layout; any storage failure is a StorageException."""
 
     def __init__(
         self, storage: KeyValueStorage, client_id: str, identity_pool_id: str | None
     ) -> None:
         self._storage = storage
-        #: The storage, when it coordinates processes (locks, pub/sub).
+        #: The storage, when processes share it and it can lock a refresh.
+        self.locking = storage if isinstance(storage, LockingStorage) else None
+        #: The storage, when it also tells processes about changes (pub/sub).
         self.coordinated = storage if isinstance(storage, CoordinatedStorage) else None
         self._prefix = f"CognitoIdentityServiceProvider.{client_id}"
         self._identity_key = (
@@ -117,17 +156,38 @@ class TokenStore:
     def _user_key(self, username: str, field: str) -> str:
         return f"{self._prefix}.{username}.{field}"
 
-    async def load(self) -> TokenSet | None:
-        """Return the stored session, or None when nobody is signed in.
+    async def _get(self, key: str) -> str | None:
+        async with _storage_errors("read"):
+            value = await self._storage.get_item(key)
+        if value is not None and not isinstance(value, str):
+            raise StorageException(
+                f"the storage returned {type(value).__name__} for a key, not str", retryable=False
+            )
+        return value
+
+    async def _write(self, changes: Mapping[str, str | None]) -> None:
+        async with _storage_errors("write"):
+            await write_items(self._storage, changes)
+
+    async def last_user(self) -> str | None:
+        """The username of the most recent sign-in, if any."""
+        return await self._get(self._last_user_key) or None
+
+    async def load(self, username: str | None = None) -> TokenSet | None:
+        """Return ``username``'s stored session (default: LastAuthUser's), or None
+        (also when they signed out since it was written).
 
         Raises:
             InvalidTokenException: The stored session does not parse.
+            StorageException: The storage failed.
         """
-        username = await self._storage.get_item(self._last_user_key)
-        if not username:
-            return None
-        raw = {f: await self._storage.get_item(self._user_key(username, f)) for f in _TOKEN_FIELDS}
-        if not raw["accessToken"]:
+        if username is None:
+            username = await self.last_user()
+            if username is None:
+                return None
+        fields = (*_TOKEN_FIELDS, _SIGNED_OUT)
+        raw = {f: await self._get(self._user_key(username, f)) for f in fields}
+        if not raw["accessToken"] or raw[_SIGNED_OUT]:
             return None
         return TokenSet(
             username=username,
@@ -140,8 +200,16 @@ class TokenStore:
             device_group_key=raw["deviceGroupKey"] or None,
         )
 
-    async def save(self, tokens: TokenSet) -> None:
-        """Store ``tokens`` as one unit; LastAuthUser is written last."""
+    async def signed_out(self, username: str) -> bool:
+        """Whether ``username`` signed out since their session was stored."""
+        return bool(await self._get(self._user_key(username, _SIGNED_OUT)))
+
+    async def save(self, tokens: TokenSet, *, signing_in: bool) -> None:
+        """Store ``tokens`` as one unit; LastAuthUser is written last.
+
+        Only a sign-in removes the user's sign-out marker: tokens refreshed
+        before a sign-out stay void even if their write lands after it.
+        """
         values: dict[str, str | None] = {
             "accessToken": tokens.access_token.to_string(),
             "idToken": tokens.id_token.to_string() if tokens.id_token else None,
@@ -152,25 +220,33 @@ class TokenStore:
             "signInDetails": _dump_sign_in_details(tokens.sign_in_details),
         }
         changes = {self._user_key(tokens.username, f): v for f, v in values.items()}
+        if signing_in:
+            changes[self._user_key(tokens.username, _SIGNED_OUT)] = None
         changes[self._last_user_key] = tokens.username
-        await write_items(self._storage, changes)
+        await self._write(changes)
 
-    async def clear(self) -> None:
-        """Forget the signed-in user; LastAuthUser goes first."""
-        username = await self._storage.get_item(self._last_user_key)
-        changes: dict[str, str | None] = {self._last_user_key: None}
-        if username:
-            changes.update({self._user_key(username, f): None for f in _TOKEN_FIELDS})
-        await write_items(self._storage, changes)
+    async def clear(self, username: str | None) -> None:
+        """Sign ``username`` (default: LastAuthUser) out in storage: their keys go, a marker
+        stays; LastAuthUser goes first, if it names them."""
+        last_user = await self.last_user()
+        username = username or last_user
+        if username is None:
+            return
+        changes: dict[str, str | None] = {}
+        if last_user == username:
+            changes[self._last_user_key] = None
+        changes.update({self._user_key(username, f): None for f in _TOKEN_FIELDS})
+        changes[self._user_key(username, _SIGNED_OUT)] = "true"
+        await self._write(changes)
 
     async def load_identity(self) -> StoredIdentity | None:
         """Return the stored identity id, or None (also when it does not parse)."""
         if self._identity_key is None:
             return None
-        raw = await self._storage.get_item(self._identity_key)
+        raw = await self._get(self._identity_key)
         try:
             value = json.loads(raw) if raw else None
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(value, dict):
             return None
@@ -183,12 +259,30 @@ class TokenStore:
         """Store the identity id."""
         if self._identity_key is not None:
             value = json.dumps({"id": identity.identity_id, "type": identity.kind})
-            await self._storage.set_item(self._identity_key, value)
+            await self._write({self._identity_key: value})
 
     async def clear_identity(self) -> None:
         """Forget the identity id."""
         if self._identity_key is not None:
-            await self._storage.remove_item(self._identity_key)
+            await self._write({self._identity_key: None})
+
+
+_SIGNED_OUT = "signedOut"
+
+
+@asynccontextmanager
+async def _storage_errors(action: str) -> AsyncIterator[None]:
+    """Whatever a storage raises leaves as a StorageException (user backends raise anything)."""
+    try:
+        yield
+    except AuthError:
+        raise
+    except Exception as exc:
+        raise StorageException(
+            f"the session storage failed to {action}: {type(exc).__name__}",
+            retryable=True,
+            underlying_error=exc,
+        ) from exc
 
 
 def token_set_from(
@@ -215,8 +309,8 @@ def token_set_from(
     """
     access = _received_jwt(answer.access_token, "access")
     id_token = _received_jwt(answer.id_token, "id") if answer.id_token else None
-    issued_at = numeric_claim(access.payload, "iat")
-    drift = clock_drift(issued_at, now) if issued_at is not None else 0.0
+    issued = issued_at(access)
+    drift = clock_drift(issued, now) if issued is not None else 0.0
     claimed = access.payload.get("username")
     return TokenSet(
         username=username or (claimed if isinstance(claimed, str) else "") or "user",
@@ -242,6 +336,7 @@ def _received_jwt(raw: str, what: str) -> JWT:
 def _stored_jwt(raw: str) -> JWT:
     token = decode_jwt(raw)
     expiry_of(token)
+    issued_at(token)
     return token
 
 
@@ -252,6 +347,8 @@ def _parse_drift(raw: str | None) -> float:
         millis = int(raw)
     except ValueError:
         raise InvalidTokenException("stored clockDrift is not an integer") from None
+    if abs(millis) > _LATEST_TIME * 1000:
+        raise InvalidTokenException("stored clockDrift is absurd")
     return millis / 1000
 
 
@@ -260,7 +357,7 @@ def _parse_sign_in_details(raw: str | None) -> SignInDetails | None:
         return None
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidTokenException("stored signInDetails is not JSON") from None
     if not isinstance(value, dict):
         raise InvalidTokenException("stored signInDetails is not a JSON object")

@@ -7,13 +7,20 @@
 
 from ._file import FileStorage
 from ._memory import MemoryStorage
-from ._protocol import BatchKeyValueStorage, CoordinatedStorage, KeyValueStorage, write_items
+from ._protocol import (
+    BatchKeyValueStorage,
+    CoordinatedStorage,
+    KeyValueStorage,
+    LockingStorage,
+    write_items,
+)
 
 __all__ = [
     "BatchKeyValueStorage",
     "CoordinatedStorage",
     "FileStorage",
     "KeyValueStorage",
+    "LockingStorage",
     "MemoryStorage",
     "write_items",
 ]

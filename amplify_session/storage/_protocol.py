@@ -6,7 +6,13 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
-__all__ = ["BatchKeyValueStorage", "CoordinatedStorage", "KeyValueStorage", "write_items"]
+__all__ = [
+    "BatchKeyValueStorage",
+    "CoordinatedStorage",
+    "KeyValueStorage",
+    "LockingStorage",
+    "write_items",
+]
 
 
 @runtime_checkable
@@ -41,18 +47,35 @@ class BatchKeyValueStorage(KeyValueStorage, Protocol):
 
 
 @runtime_checkable
-class CoordinatedStorage(BatchKeyValueStorage, Protocol):
-    """A storage shared by processes that can coordinate them (RedisStorage).
+class LockingStorage(BatchKeyValueStorage, Protocol):
+    """A storage shared by processes that can lock a refresh (FileStorage, RedisStorage).
 
-    The manager takes :meth:`lock` around a refresh, and announces changes
-    with :meth:`publish` so that the others re-read the session.
+    The manager takes :meth:`lock` around read-refresh-write: once it holds
+    the lock it re-reads the session, adopts tokens another process stored,
+    and calls Cognito only when they are not fresh, so the processes sharing
+    the storage refresh once between them.
     """
 
+    #: Seconds a holder may keep the lock (a dead holder's lock is free after
+    #: it); the manager waits at most ``lock_ttl + 1`` for it.
     lock_ttl: float
 
     def lock(self, name: str, *, wait: float) -> AbstractAsyncContextManager[bool]:
-        """Hold a lock shared by every process; yields False if ``wait`` runs out."""
+        """Hold a lock shared by every process; yields False if ``wait`` runs out.
+
+        Raises:
+            StorageException: The lock could not be taken (the backend failed).
+        """
         ...
+
+
+@runtime_checkable
+class CoordinatedStorage(LockingStorage, Protocol):
+    """A locking storage that also tells processes about changes (RedisStorage).
+
+    The manager announces changes with :meth:`publish` so that the others
+    re-read the session.
+    """
 
     async def publish(self, message: str) -> None:
         """Send ``message`` to every process listening."""

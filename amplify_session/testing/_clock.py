@@ -1,4 +1,4 @@
-"""A fake wall clock for tests."""
+"""A fake clock for tests: a wall clock and a monotonic clock that move only when told."""
 
 from __future__ import annotations
 
@@ -10,35 +10,51 @@ __all__ = ["FakeClock"]
 
 
 class FakeClock:
-    """A wall clock that moves only when told; pass it as ``SessionManager(clock=...)``.
+    """A clock that moves only when told; pass it as ``SessionManager(clock=...)``.
 
-    Background refreshes scheduled on it run when :meth:`advance` passes their
-    time, so tests can cross an hour-long token lifetime in no time. Call
-    ``advance`` from the event loop's thread.
+    It has two faces, like the real one: the wall clock (:meth:`time`, which
+    an NTP step can move either way) and the monotonic clock
+    (:meth:`monotonic`, which only goes forward). :meth:`advance` moves both;
+    :meth:`step` moves the wall clock alone. Background refreshes sleep on
+    the monotonic clock and run when :meth:`advance` passes their time, so
+    tests can cross an hour-long token lifetime in no time. Call ``advance``
+    and ``step`` from the event loop's thread.
     """
 
     def __init__(self, start: float | None = None) -> None:
         self._now = time.time() if start is None else start
+        self._elapsed = 1_000.0  # the monotonic clock's origin is arbitrary
         self._sleepers: list[tuple[float, anyio.Event]] = []
 
     def __repr__(self) -> str:
-        return f"FakeClock(now={self._now})"
+        return f"FakeClock(now={self._now}, monotonic={self._elapsed})"
 
     def time(self) -> float:
-        """Return the fake current time."""
+        """Return the fake wall-clock time (seconds since the epoch)."""
         return self._now
 
+    def monotonic(self) -> float:
+        """Return the fake monotonic time."""
+        return self._elapsed
+
     def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds`` and wake whoever's time has come."""
+        """Let ``seconds`` pass (both clocks move) and wake whoever's time has come."""
+        if seconds < 0:
+            raise ValueError("time does not run backwards; use step() for a wall-clock step")
         self._now += seconds
-        due = [event for deadline, event in self._sleepers if deadline <= self._now]
-        self._sleepers = [(d, e) for d, e in self._sleepers if d > self._now]
+        self._elapsed += seconds
+        due = [event for deadline, event in self._sleepers if deadline <= self._elapsed]
+        self._sleepers = [(d, e) for d, e in self._sleepers if d > self._elapsed]
         for event in due:
             event.set()
 
+    def step(self, seconds: float) -> None:
+        """Step the wall clock alone by ``seconds`` (either way), as NTP or an admin does."""
+        self._now += seconds
+
     async def sleep_until(self, deadline: float) -> None:
-        """Return once the fake time reaches ``deadline``."""
-        while self._now < deadline:
+        """Return once the fake monotonic time reaches ``deadline``."""
+        while self._elapsed < deadline:
             event = anyio.Event()
             self._sleepers.append((deadline, event))
             await event.wait()

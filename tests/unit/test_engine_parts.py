@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from amplify_session import AuthError, EventName, NetworkError, SessionEvent
@@ -74,7 +76,7 @@ async def test_single_flight_shares_one_run() -> None:
     async with anyio.create_task_group() as group:
 
         async def caller() -> None:
-            results.append(await flight.run(operation, forced=False, task_group=group))
+            results.append(await flight.run(operation, forced=False, task_group=lambda: group))
 
         for _ in range(100):
             group.start_soon(caller)
@@ -98,10 +100,10 @@ async def test_a_forced_run_waits_out_an_unforced_one() -> None:
         forced: list[str] = []
 
         async def run_plain() -> None:
-            plain.append(await flight.run(operation, forced=False, task_group=group))
+            plain.append(await flight.run(operation, forced=False, task_group=lambda: group))
 
         async def run_forced() -> None:
-            forced.append(await flight.run(operation, forced=True, task_group=group))
+            forced.append(await flight.run(operation, forced=True, task_group=lambda: group))
 
         group.start_soon(run_plain)
         await until(lambda: order)
@@ -121,7 +123,7 @@ async def test_errors_reach_every_waiter_and_a_closing_owner_is_reported() -> No
         raise NetworkError("down")
 
     with pytest.raises(NetworkError):
-        await flight.run(failing, forced=False, task_group=None)
+        await flight.run(failing, forced=False, task_group=lambda: None)
 
     async def forever(forced: bool) -> int:
         await anyio.sleep_forever()
@@ -132,7 +134,7 @@ async def test_errors_reach_every_waiter_and_a_closing_owner_is_reported() -> No
 
         async def waiter(group: anyio.abc.TaskGroup) -> None:
             try:
-                await flight.run(forever, forced=False, task_group=group)
+                await flight.run(forever, forced=False, task_group=lambda: group)
             except AuthError as err:
                 caught.append(err)
 
@@ -158,13 +160,13 @@ async def test_mailbox_drops_the_oldest_and_filters() -> None:
 
 async def test_refresh_loop_runs_when_due_and_backs_off_on_failure() -> None:
     clock = FakeClock(start=1_000)
-    due = 1_100.0
+    due = clock.monotonic() + 100
     outcomes = [False, False, True]
     calls: list[float] = []
 
     async def refresh() -> bool:
         nonlocal due
-        calls.append(clock.time())
+        calls.append(clock.monotonic())
         ok = outcomes.pop(0) if outcomes else True
         if ok:
             due = math.inf
@@ -183,9 +185,94 @@ async def test_refresh_loop_runs_when_due_and_backs_off_on_failure() -> None:
         await until(lambda: len(calls) == 2)
         clock.advance(10)
         await until(lambda: len(calls) == 3)
-        due = clock.time() + 50
+        due = clock.monotonic() + 50
         loop.wake()
         clock.advance(50)
         await until(lambda: len(calls) == 4)
         group.cancel_scope.cancel()
-    assert calls[:3] == [1_100, 1_110, 1_120]
+    start = calls[0] - 100
+    assert [c - start for c in calls[:3]] == [100, 110, 120]
+
+
+@pytest.mark.parametrize("outcome", ["succeeds-but-due-at-once", "fails", "raises-a-bug"])
+async def test_the_loop_never_refreshes_faster_than_its_backoff(outcome: str) -> None:
+    # Whatever a refresh brings (tokens that are due again at once, a failure,
+    # an exception that is not an AuthError), the next one waits out a backoff.
+    clock = FakeClock()
+    calls: list[float] = []
+
+    async def refresh() -> bool:
+        calls.append(clock.monotonic())
+        if outcome == "raises-a-bug":
+            raise KeyError("a bug")
+        return outcome == "succeeds-but-due-at-once"
+
+    backoff = Backoff(initial=1, maximum=8, rng=random.Random(0))
+    loop = RefreshLoop(clock, lambda: -math.inf, refresh, backoff)
+    async with anyio.create_task_group() as group:
+        group.start_soon(loop.run)
+        await until(lambda: len(calls) == 1)
+        for _ in range(60):  # one simulated minute, in quarter-second steps
+            clock.advance(0.25)
+            await anyio.lowlevel.checkpoint()
+            await anyio.lowlevel.checkpoint()
+        group.cancel_scope.cancel()
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    assert all(gap >= 0.5 for gap in gaps)
+    assert 3 <= len(calls) <= 9  # ~1, 2, 4, 8, 8, 8... seconds apart over 15 s
+
+
+async def test_a_wall_clock_step_does_not_end_a_backoff() -> None:
+    clock = FakeClock()
+    calls: list[float] = []
+
+    async def refresh() -> bool:
+        calls.append(clock.monotonic())
+        return False
+
+    loop = RefreshLoop(clock, lambda: -math.inf, refresh, Backoff(initial=10, maximum=10))
+    async with anyio.create_task_group() as group:
+        group.start_soon(loop.run)
+        await until(lambda: len(calls) == 1)
+        clock.step(3600)
+        clock.step(-7200)
+        await anyio.sleep(0.05)
+        assert len(calls) == 1
+        clock.advance(10)
+        await until(lambda: len(calls) == 2)
+        group.cancel_scope.cancel()
+
+
+async def test_an_aborted_flight_is_run_again_for_its_waiters() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+    runs = 0
+
+    async def operation(forced: bool) -> int:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            await anyio.sleep_forever()
+        return runs
+
+    results: list[int] = []
+    async with anyio.create_task_group() as group:
+
+        async def caller() -> None:
+            results.append(await flight.run(operation, forced=False, task_group=lambda: group))
+
+        group.start_soon(caller)
+        await until(lambda: flight.in_progress)
+        flight.abort()
+    assert results == [2]
+
+
+async def test_a_flight_for_a_closing_task_group_runs_in_the_caller() -> None:
+    flight: SingleFlight[str] = SingleFlight()
+
+    async def operation(forced: bool) -> str:
+        return "done"
+
+    async with anyio.create_task_group() as finished:
+        pass  # no longer takes tasks: the run happens in the caller, and nothing leaks
+    assert await flight.run(operation, forced=True, task_group=lambda: finished) == "done"
+    assert not flight.in_progress

@@ -19,6 +19,7 @@ PUBLIC_API = {
     "InvalidParameterException",
     "InvalidPasswordException",
     "InvalidResponseException",
+    "InvalidStateException",
     "InvalidTokenException",
     "JWT",
     "KeyValueStorage",
