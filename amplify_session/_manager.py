@@ -248,9 +248,7 @@ class SessionManager:
             self._pending = None
             epoch = self._core.epoch
             outcome = await self._sign_in_flow.start(username, password, auth_flow)
-            return await self._settle(
-                outcome, login_id=username, auth_flow=auth_flow, epoch=epoch
-            )
+            return await self._settle(outcome, login_id=username, auth_flow=auth_flow, epoch=epoch)
 
     async def confirm_sign_in(
         self, challenge_response: str, *, user_attributes: Mapping[str, str] | None = None

@@ -3,18 +3,25 @@
 The whole session is one keyring entry (a JSON document), so a token set is
 replaced as one unit. The keyring has no inter-process lock: use
 FileStorage or RedisStorage when several processes share a session.
+
+Whatever the keyring backend raises (its own errors, D-Bus or OS errors)
+comes out as a retryable :class:`StorageException`. An entry that is not a
+session (not JSON, too deeply nested, not strings) is moved aside to the
+account ``<account>.corrupt-<time>`` and reported once, as FileStorage does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 
 import anyio.to_thread
 import keyring
 import keyring.errors
 
-from .._errors import StorageException
+from .._errors import AuthError, StorageException
 
 __all__ = ["KeyringStorage"]
 
@@ -68,32 +75,64 @@ class KeyringStorage:
         raw = await anyio.to_thread.run_sync(self._get)
         if raw is None:
             return {}
-        try:
-            items = json.loads(raw)
-        except ValueError:
-            items = None
-        if not isinstance(items, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in items.items()
-        ):
-            raise StorageException(f"the keyring entry {self._service!r} is not a session")
+        items = _parse(raw)
+        if items is None:
+            aside = await anyio.to_thread.run_sync(self._move_aside, raw)
+            raise StorageException(
+                f"the keyring entry {self._service!r} is not a session; "
+                f"moved aside to account {aside!r}",
+                recovery_suggestion="Sign in again; the unreadable entry is kept for inspection.",
+            )
         return items
 
+    def _move_aside(self, raw: str) -> str:
+        aside = f"{self._account}.corrupt-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+        with _translated():
+            keyring.set_password(self._service, aside, raw)
+            keyring.delete_password(self._service, self._account)
+        return aside
+
     def _get(self) -> str | None:
-        try:
-            return keyring.get_password(self._service, self._account)
-        except keyring.errors.KeyringError as exc:
-            raise StorageException(f"the keyring failed: {type(exc).__name__}") from None
+        with _translated():
+            raw: object = keyring.get_password(self._service, self._account)
+        if raw is not None and not isinstance(raw, str):
+            raise StorageException(f"the keyring entry {self._service!r} is not text")
+        return raw
 
     def _set(self, document: str) -> None:
-        try:
+        with _translated():
             keyring.set_password(self._service, self._account, document)
-        except keyring.errors.KeyringError as exc:
-            raise StorageException(f"the keyring failed: {type(exc).__name__}") from None
 
     def _delete(self) -> None:
-        try:
-            keyring.delete_password(self._service, self._account)
-        except keyring.errors.PasswordDeleteError:
-            pass  # nothing stored
-        except keyring.errors.KeyringError as exc:
-            raise StorageException(f"the keyring failed: {type(exc).__name__}") from None
+        with _translated(), contextlib.suppress(keyring.errors.PasswordDeleteError):
+            keyring.delete_password(self._service, self._account)  # nothing stored: fine
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """Whatever the keyring backend raises comes out as a StorageException."""
+    try:
+        yield
+    except AuthError:
+        raise
+    except keyring.errors.NoKeyringError as exc:
+        raise StorageException(
+            f"no keyring is available: {type(exc).__name__}", underlying_error=exc
+        ) from None
+    except Exception as exc:  # noqa: BLE001 (backends raise D-Bus, OS and their own errors)
+        raise StorageException(
+            f"the keyring failed: {type(exc).__name__}", underlying_error=exc, retryable=True
+        ) from None
+
+
+def _parse(raw: str) -> dict[str, str] | None:
+    """The items of a stored entry, or None when it is not one."""
+    try:
+        items = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(items, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in items.items()
+    ):
+        return None
+    return items

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import multiprocessing
 import os
@@ -11,10 +13,12 @@ from pathlib import Path
 
 import keyring
 import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends.fail import Keyring as FailKeyring
 from keyrings.alt.file import PlaintextKeyring
 
 from amplify_session import FileStorage, MemoryStorage, StorageException
-from amplify_session.storage import BatchKeyValueStorage, KeyValueStorage
+from amplify_session.storage import BatchKeyValueStorage, KeyValueStorage, LockingStorage
 from amplify_session.storage.keyring import KeyringStorage
 from amplify_session.storage.redis import RedisStorage
 
@@ -166,3 +170,143 @@ async def test_a_file_others_can_read_is_refused_unless_allowed(tmp_path: Path) 
     await FileStorage(path, allow_insecure_permissions=True).set_item("k", "w")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # a rewrite is private again
     assert await FileStorage(path).get_item("k") == "w"
+
+
+@pytest.fixture(params=["file", "redis"])
+async def locking(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[LockingStorage, LockingStorage]]:
+    """Two storage objects sharing one store, as two processes would."""
+    if request.param == "file":
+        path = tmp_path / "session" / "store.json"
+        yield FileStorage(path), FileStorage(path)
+    else:
+        url = request.getfixturevalue("redis_url")
+        first, second = RedisStorage.from_url(url), RedisStorage.from_url(url)
+        yield first, second
+        for storage in (first, second):
+            await storage.aclose()
+
+
+class TestLockingCompliance:
+    """What every LockingStorage must do."""
+
+    async def test_is_a_locking_storage_with_a_ttl(
+        self, locking: tuple[LockingStorage, LockingStorage]
+    ) -> None:
+        first, _ = locking
+        assert isinstance(first, LockingStorage)
+        assert first.lock_ttl == 30.0
+
+    async def test_the_lock_is_exclusive_and_released_after_the_block(
+        self, locking: tuple[LockingStorage, LockingStorage]
+    ) -> None:
+        first, second = locking
+        async with first.lock("refresh", wait=0) as held:
+            assert held
+            async with second.lock("refresh", wait=0.2) as other:
+                assert not other
+            await first.update_items({"k": "written while holding the lock"})
+        async with second.lock("refresh", wait=0) as after:
+            assert after
+        assert await second.get_item("k") == "written while holding the lock"
+
+    async def test_the_lock_is_released_when_the_block_raises(
+        self, locking: tuple[LockingStorage, LockingStorage]
+    ) -> None:
+        first, second = locking
+
+        async def fail_while_holding() -> None:
+            async with first.lock("refresh", wait=0) as held:
+                assert held
+                raise ZeroDivisionError
+
+        with pytest.raises(ZeroDivisionError):
+            await fail_while_holding()
+        async with second.lock("refresh", wait=0) as after:
+            assert after
+
+
+async def test_file_lock_names_map_to_distinct_files_beside_the_session(tmp_path: Path) -> None:
+    path = tmp_path / "session.json"
+    storage = FileStorage(path)
+    names = ["refresh", "refresh:client", "refresh/client", "../../escape", ""]
+    async with contextlib.AsyncExitStack() as stack:
+        for name in names:
+            assert await stack.enter_async_context(storage.lock(name, wait=0))
+    lock_files = sorted(p.name for p in tmp_path.iterdir() if p.name != "session.json")
+    assert len(lock_files) == len(names)
+    assert all(name.startswith("session.json.") and name.endswith(".lock") for name in lock_files)
+    assert "session.json.lock" not in lock_files  # never the lock of each write
+    assert "session.json.refresh.lock" in lock_files
+
+
+async def test_a_deeply_nested_file_is_corrupt_not_a_recursion_error(tmp_path: Path) -> None:
+    path = tmp_path / "session.json"
+    path.write_bytes(b'{"version": 1, "items": ' + b"[" * 50_000 + b"]" * 50_000 + b"}")
+    path.chmod(0o600)
+    with pytest.raises(StorageException, match="corrupt; moved aside") as info:
+        await FileStorage(path).get_item("k")
+    assert not info.value.retryable
+    assert await FileStorage(path).get_item("k") is None
+
+
+async def test_memory_storage_refuses_what_is_not_a_string_and_changes_nothing() -> None:
+    storage = MemoryStorage()
+    await storage.set_item("a", "1")
+    with pytest.raises(StorageException, match="value must be a str"):
+        await storage.update_items({"a": None, "b": 2})  # type: ignore[dict-item]
+    with pytest.raises(StorageException, match="key must be a str"):
+        await storage.set_item(3, "x")  # type: ignore[arg-type]
+    assert await storage.get_item("a") == "1"
+    assert await storage.get_item("b") is None
+
+
+class _BrokenKeyring(KeyringBackend):
+    """A keyring backend that fails the way D-Bus backends do: not with a KeyringError."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise OSError(errno.EIO, "the secret service went away")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise RuntimeError("the collection is locked")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise ValueError("unexpected reply")
+
+
+@pytest.mark.parametrize("backend", [_BrokenKeyring(), FailKeyring()])
+async def test_every_keyring_failure_is_a_storage_exception(backend: KeyringBackend) -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        storage = KeyringStorage("svc-broken")
+        for call in (
+            lambda: storage.get_item("k"),
+            lambda: storage.set_item("k", "v"),
+            lambda: storage.remove_item("k"),
+            lambda: storage.update_items({"k": "v"}),
+            storage.clear,
+        ):
+            with pytest.raises(StorageException, match="keyring") as info:
+                await call()
+            # A backend that may come back is worth retrying; no keyring at all is not.
+            assert info.value.retryable is isinstance(backend, _BrokenKeyring)
+    finally:
+        keyring.set_keyring(previous)
+
+
+async def test_a_tampered_keyring_entry_is_moved_aside_once(
+    file_keyring: PlaintextKeyring,
+) -> None:
+    keyring.set_password("svc-nested", "session", "[" * 50_000)
+    storage = KeyringStorage("svc-nested")
+    with pytest.raises(StorageException, match="not a session; moved aside") as info:
+        await storage.get_item("k")
+    assert not info.value.retryable
+    assert "Sign in again" in (info.value.recovery_suggestion or "")
+    assert await storage.get_item("k") is None
+    await storage.set_item("k", "v")
+    assert await storage.get_item("k") == "v"
