@@ -26,6 +26,7 @@ storage raises is a :class:`StorageException`.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Literal
@@ -243,17 +244,16 @@ class TokenStore:
         """Return the stored identity id, or None (also when it does not parse)."""
         if self._identity_key is None:
             return None
-        raw = await self._get(self._identity_key)
         try:
-            value = json.loads(raw) if raw else None
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(value, dict):
-            return None
-        identity_id, kind = value.get("id"), value.get("type")
-        if not isinstance(identity_id, str) or kind not in ("guest", "primary"):
-            return None
-        return StoredIdentity(identity_id=identity_id, kind=kind)
+            raw = await self._get(self._identity_key)
+        except StorageException as err:
+            if err.retryable:
+                raise
+            raw = "not text"
+        identity = _parse_identity(raw) if raw else None
+        if raw and identity is None:
+            _log.warning("the stored identity id is unreadable; asking Cognito again")
+        return identity
 
     async def save_identity(self, identity: StoredIdentity) -> None:
         """Store the identity id."""
@@ -268,6 +268,20 @@ class TokenStore:
 
 
 _SIGNED_OUT = "signedOut"
+_log = logging.getLogger("amplify_session")
+
+
+def _parse_identity(raw: str) -> StoredIdentity | None:
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, dict):
+        return None
+    identity_id, kind = value.get("id"), value.get("type")
+    if not isinstance(identity_id, str) or kind not in ("guest", "primary"):
+        return None
+    return StoredIdentity(identity_id=identity_id, kind=kind)
 
 
 @asynccontextmanager
