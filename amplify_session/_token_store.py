@@ -63,6 +63,8 @@ _TOKEN_FIELDS = (
 #: Times beyond this (the year 5138) are absurd: no server issues them, and
 #: arithmetic on them (milliseconds of drift) must stay finite.
 _LATEST_TIME = 1e11
+#: Cognito's tokens live at most a day; ten years is beyond any server's.
+_LONGEST_LIFETIME = 10 * 365 * 86400
 
 
 def expiry_of(token: JWT) -> float:
@@ -349,8 +351,9 @@ def _received_jwt(raw: str, what: str) -> JWT:
 
 def _stored_jwt(raw: str) -> JWT:
     token = decode_jwt(raw)
-    expiry_of(token)
-    issued_at(token)
+    expires, issued = expiry_of(token), issued_at(token)
+    if issued is not None and expires - issued > _LONGEST_LIFETIME:
+        raise InvalidTokenException("token lifetime (exp - iat) is not plausible")
     return token
 
 
