@@ -12,6 +12,7 @@ import asyncio
 import enum
 import json
 import logging
+import re
 from collections.abc import Collection, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -20,7 +21,15 @@ import aiohttp
 import stamina
 
 from .._config import AuthConfig
-from .._errors import AuthError, InvalidResponseException, NetworkError, error_from_service
+from .._errors import (
+    _COGNITO_ERRORS,
+    _TRANSIENT_NAMES,
+    AuthError,
+    InvalidResponseException,
+    NetworkError,
+    error_from_service,
+)
+from ._redact import redact
 
 __all__ = ["CognitoTransport", "Service", "redact"]
 
@@ -28,6 +37,8 @@ _log = logging.getLogger("amplify_session.transport")
 
 _CONTENT_TYPE = "application/x-amz-json-1.1"
 _MAX_MESSAGE = 300  # characters of a server message kept in an error
+_MAX_SCRUBBED = 16_384  # a longer server message is not kept at all
+_ERROR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
 
 
 class Service(enum.Enum):
@@ -37,20 +48,14 @@ class Service(enum.Enum):
     IDENTITY_POOL = "AWSCognitoIdentityService"
 
 
-def redact(text: str, secrets: Collection[str]) -> str:
-    """Replace every occurrence of a secret in ``text`` (servers echo input back)."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 class CognitoTransport:
     """Sends Cognito API calls; owns one aiohttp ClientSession, opened lazily."""
 
     def __init__(self, config: AuthConfig) -> None:
         self._config = config
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._keeper: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"CognitoTransport(open={self._session is not None and not self._session.closed})"
@@ -58,16 +63,28 @@ class CognitoTransport:
     async def aclose(self) -> None:
         """Close the HTTP session; the transport can be used again afterwards."""
         session, self._session = self._session, None
-        if session is not None:
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None and not keeper.done() and keeper.get_loop() is _running_loop():
+            keeper.cancel()  # it closes the session
+            await asyncio.wait([keeper])
+        elif session is not None and not session.closed:
             await session.close()
 
     def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self._config.request_timeout),
-                headers={"Content-Type": _CONTENT_TYPE},
-            )
-        return self._session
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is not None and not session.closed and self._loop is loop:
+            return session
+        # A session of another (stopped) loop was closed by its keeper as that loop stopped.
+        session = self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self._config.request_timeout),
+            headers={"Content-Type": _CONTENT_TYPE},
+        )
+        self._loop = loop
+        self._keeper = loop.create_task(
+            _close_when_cancelled(session), name="amplify_session-connections"
+        )
+        return session
 
     async def call(
         self,
@@ -127,6 +144,7 @@ class CognitoTransport:
         self, url: str, target: str, body: str, secrets: Collection[str]
     ) -> tuple[dict[str, Any], float | None]:
         operation = target.rsplit(".", 1)[1]
+        failure: BaseException | None = None
         try:
             async with self._client().post(
                 url, data=body, headers={"X-Amz-Target": target}
@@ -136,17 +154,43 @@ class CognitoTransport:
                 error_type = response.headers.get("x-amzn-errortype", "")
                 server_time = _server_time(response.headers.get("Date"))
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            _log.debug("%s failed: %s", operation, type(exc).__name__)
+            failure = exc
+        if failure is not None:
+            # Raised outside the except block, so a failure that may carry the
+            # server's bytes is not even the new error's __context__.
+            _log.debug("%s failed: %s", operation, type(failure).__name__)
+            cause = failure if _is_clean(failure, secrets) else None
             raise NetworkError(
-                f"{operation}: could not reach Cognito ({_describe(exc)})",
+                f"{operation}: could not reach Cognito ({_describe(failure, secrets)})",
                 recovery_suggestion="Check the network and the endpoint; the call is retried.",
-                underlying_error=exc,
-            ) from exc
+                underlying_error=cause,
+            ) from cause
         if 200 <= status < 300:
             return _decode_success(operation, text), server_time
         error = _decode_error(status, text, error_type, secrets)
         _log.debug("%s answered %s %s", operation, status, error.name)
         raise error
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+async def _close_when_cancelled(session: aiohttp.ClientSession) -> None:
+    """Keep ``session`` until cancelled, then close it.
+
+    The event loop's shutdown (the end of ``asyncio.run``) cancels every task,
+    so connections are closed even when the manager never was: a manager used
+    from successive ``asyncio.run`` calls then opens a new session each time
+    rather than reusing one whose loop is gone.
+    """
+    try:
+        await asyncio.get_running_loop().create_future()
+    finally:
+        await session.close()
 
 
 def _server_time(date: str | None) -> float | None:
@@ -162,11 +206,40 @@ def _is_retryable(exc: Exception) -> bool:
     return isinstance(exc, AuthError) and exc.retryable
 
 
-def _describe(exc: BaseException) -> str:
+# Failures whose text comes from the OS or the configuration, never from the
+# server's answer: aiohttp's parser errors (ClientResponseError), payload
+# errors and ServerDisconnectedError(<partial answer>) quote the answer's
+# bytes, which a server or proxy may have made an echo of the request.
+_DESCRIBED = (OSError, aiohttp.InvalidURL)
+
+
+def _describe(exc: BaseException, secrets: Collection[str]) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "timed out"
-    # aiohttp's messages name the host and port, never the request body.
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, _DESCRIBED) and str(exc):
+        return redact(f"{type(exc).__name__}: {exc}", secrets)
+    return type(exc).__name__
+
+
+def _is_clean(exc: BaseException, secrets: Collection[str]) -> bool:
+    """Whether ``exc`` and its chain may be kept: none quotes the answer or a secret."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, aiohttp.ServerDisconnectedError):
+            if not isinstance(current.message, str):
+                return False
+        elif not isinstance(current, (*_DESCRIBED, asyncio.TimeoutError)):
+            return False
+        text = f"{current!s}\n{current!r}\n{current.args!r}"
+        if redact(text, secrets) != text:
+            return False
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+    return True
 
 
 def _decode_success(operation: str, text: str) -> dict[str, Any]:
@@ -187,10 +260,25 @@ def _decode_error(status: int, text: str, error_type: str, secrets: Collection[s
     if not isinstance(body, dict):
         body = {}
     raw_name = body.get("__type") or body.get("code") or error_type
-    name = _error_name(str(raw_name)) if raw_name else _name_for_status(status)
-    message = body.get("message") or body.get("Message") or f"HTTP {status}"
-    message = redact(str(message), secrets)[:_MAX_MESSAGE]
+    name = _safe_name(raw_name, status, secrets)
+    message = body.get("message") or body.get("Message")
+    if not isinstance(message, str) or len(message) > _MAX_SCRUBBED:
+        message = f"HTTP {status}"
+    # Scrub first, then cut: a secret cut in half at the cut would escape the scrubber.
+    message = redact(message, secrets)[:_MAX_MESSAGE]
     return error_from_service(name, message, status=status)
+
+
+def _safe_name(raw: object, status: int, secrets: Collection[str]) -> str:
+    """The error name, unless the server put something else than a name there."""
+    if not raw or not isinstance(raw, str):
+        return _name_for_status(status)
+    name = _error_name(raw)
+    if name in _COGNITO_ERRORS or name in _TRANSIENT_NAMES:
+        return name
+    if _ERROR_NAME.fullmatch(name) and redact(name, secrets) == name:
+        return name
+    return _name_for_status(status)
 
 
 def _error_name(raw: str) -> str:

@@ -236,5 +236,7 @@ class UserPoolClient:
 
 def _tokens_only(answer: AuthenticationResult | Challenge, operation: str) -> AuthenticationResult:
     if isinstance(answer, Challenge):
-        raise InvalidResponseException(f"{operation} answered a {answer.name} challenge")
+        # The challenge's name is not quoted: it is the server's text, and an
+        # echoing server could put the request (a refresh token) in it.
+        raise InvalidResponseException(f"{operation} answered with a challenge, not tokens")
     return answer

@@ -7,7 +7,8 @@ from amplify_session import (
     NotAuthorizedException,
     TooManyRequestsException,
 )
-from amplify_session._cognito._transport import _error_name, redact
+from amplify_session._cognito._redact import redact
+from amplify_session._cognito._transport import _error_name
 from amplify_session._errors import error_from_service
 
 
