@@ -69,16 +69,17 @@ class IdentityCredentials:
         """Remove the identity id from storage."""
         await self._store.clear_identity()
 
-    async def forget_identity(self) -> None:
-        """Drop the identity id too, in memory and in storage."""
-        self.drop_identity()
-        await self.clear_stored_identity()
+    def drop_primary_identity(self) -> bool:
+        """Before a new sign-in: another user's identity must not be reused (memory only).
 
-    async def forget_primary_identity(self) -> None:
-        """Before a new sign-in: another user's identity must not be reused."""
+        Returns:
+            Whether a user's identity id was dropped (the caller clears it in storage).
+        """
         self.forget_credentials()
         if self._identity is not None and self._identity.kind == "primary":
-            await self.forget_identity()
+            self._identity = None
+            return True
+        return False
 
     def cached(self, tokens: TokenSet | None) -> tuple[AWSCredentials | None, str | None]:
         """The cached credentials and identity id, if they belong to ``tokens``' owner."""

@@ -55,6 +55,11 @@ class SingleFlight(Generic[_T]):
         """Whether a run is under way."""
         return self._current is not None
 
+    async def idle(self) -> None:
+        """Return once no run is in progress."""
+        while (flight := self._current) is not None:
+            await flight.done.wait()
+
     def abort(self) -> None:
         """Cancel the run in progress, if any; its waiters start a new one."""
         flight = self._current

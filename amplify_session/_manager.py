@@ -14,7 +14,7 @@ import contextlib
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from types import TracebackType
 from typing import TypeVar
 
@@ -110,6 +110,7 @@ class SessionManager:
             clock=self._clock,
             rng=rng,
             hub=self._hub,
+            revoke=self._revoke_quietly,
         )
         self._sign_in_flow = SignInFlow(self._user_pool, config)
         self._pending: PendingChallenge | None = None
@@ -120,6 +121,8 @@ class SessionManager:
         )
         self._task_group: anyio.abc.TaskGroup | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: The sign-in (or challenge answer) under way, which a sign-out cancels.
+        self._signing_in: anyio.CancelScope | None = None
 
     def __repr__(self) -> str:
         state = "signed-in" if self._core.tokens is not None else "signed-out"
@@ -195,19 +198,23 @@ class SessionManager:
                 self._hub.detach()
                 group.cancel_scope.cancel()
                 await group.__aexit__(None, None, None)
-            await self._settle_storage_before_leaving()
+            await self._settle_before_leaving()
         finally:
             # Even when the event loop is shutting down around us (asyncio.run's end).
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 await self._transport.aclose()
 
-    async def _settle_storage_before_leaving(self) -> None:
-        """One last try at a sign-out's storage clear, so a restart cannot restore it."""
-        if self._core.settled or self._loop is not asyncio.get_running_loop():
+    async def _settle_before_leaving(self) -> None:
+        """Let a refresh run by a caller finish (its connection is about to close: a
+        rotated refresh token must not be lost with it), and try a sign-out's storage
+        clear once more, so a restart cannot restore the session."""
+        if self._loop is not asyncio.get_running_loop():
             return
-        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-            async with self._lock:
-                await self._core.land_sign_out()
+        with anyio.CancelScope(shield=True), anyio.move_on_after(self._config.request_timeout):
+            await self._flight.idle()
+            if not self._core.settled:
+                async with self._lock:
+                    await self._core.land_sign_out()
 
     # -- sign-in -----------------------------------------------------------
 
@@ -247,8 +254,12 @@ class SessionManager:
                 )
             self._pending = None
             epoch = self._core.epoch
-            outcome = await self._sign_in_flow.start(username, password, auth_flow)
-            return await self._settle(outcome, login_id=username, auth_flow=auth_flow, epoch=epoch)
+            with self._cancelled_by_sign_out() as scope:
+                outcome = await self._sign_in_flow.start(username, password, auth_flow)
+                return await self._settle(
+                    outcome, login_id=username, auth_flow=auth_flow, epoch=epoch
+                )
+            raise _signed_out_meanwhile(scope)
 
     async def confirm_sign_in(
         self, challenge_response: str, *, user_attributes: Mapping[str, str] | None = None
@@ -277,16 +288,27 @@ class SessionManager:
                     "no sign-in is waiting for a challenge response",
                     recovery_suggestion="Call sign_in() first.",
                 )
-            try:
-                outcome = await self._sign_in_flow.answer(
-                    pending, challenge_response, user_attributes or {}
+            with self._cancelled_by_sign_out() as scope:
+                try:
+                    outcome = await self._sign_in_flow.answer(
+                        pending, challenge_response, user_attributes or {}
+                    )
+                except NotAuthorizedException:
+                    self._pending = None  # the challenge session is gone
+                    raise
+                return await self._settle(
+                    outcome, login_id=pending.login_id, auth_flow=pending.auth_flow, epoch=epoch
                 )
-            except NotAuthorizedException:
-                self._pending = None  # the challenge session is gone
-                raise
-            return await self._settle(
-                outcome, login_id=pending.login_id, auth_flow=pending.auth_flow, epoch=epoch
-            )
+            raise _signed_out_meanwhile(scope)
+
+    @contextlib.contextmanager
+    def _cancelled_by_sign_out(self) -> Iterator[anyio.CancelScope]:
+        with anyio.CancelScope() as scope:
+            self._signing_in = scope
+            try:
+                yield scope
+            finally:
+                self._signing_in = None
 
     async def _settle(
         self,
@@ -325,12 +347,16 @@ class SessionManager:
             global_sign_out: Sign out every device of the user (GlobalSignOut)
                 instead of revoking only this session's refresh token.
         """
-        tokens = self._core.forget_now()
-        self._flight.abort()
-        self._refresh_loop.wake()
         self._bind_to_running_loop()
+        tokens = self._core.forget_now()
+        self._pending = None  # a challenge half-answered is abandoned too
+        self._flight.abort()
+        if self._signing_in is not None:
+            self._signing_in.cancel()
+        self._refresh_loop.wake()
         async with self._lock:
-            cleared = await self._core.land_sign_out()
+            cleared, stored = await self._core.land_sign_out()
+        tokens = tokens or stored  # never loaded: what was stored is what is revoked
         if tokens is None:
             return SignOutResult(revoked=False, storage_cleared=cleared)
         try:
@@ -407,18 +433,22 @@ class SessionManager:
         while True:
             try:
                 async for note in shared.messages():
-                    async with self._lock:
-                        await self._core.reconcile(note)
+                    await self._reconcile(note)
                     backoff.reset()
+                reason = "the feed ended"
             except Exception as err:  # noqa: BLE001 (see the docstring)
-                delay = backoff.next_delay()
-                _log.error(
-                    "lost the shared storage (%s); re-reading in %.1f s", _name_of(err), delay
-                )
-                await anyio.sleep(delay)
-                with contextlib.suppress(Exception):
-                    async with self._lock:
-                        await self._core.reconcile(None)
+                reason = _name_of(err)
+            delay = backoff.next_delay()
+            _log.error("lost the shared storage (%s); re-reading in %.1f s", reason, delay)
+            await anyio.sleep(delay)
+            with contextlib.suppress(Exception):
+                await self._reconcile(None)
+
+    async def _reconcile(self, note: str | None) -> None:
+        async with self._lock:
+            changed = await self._core.reconcile(note)
+        if changed:
+            self._refresh_loop.wake()  # a new session has a new schedule
 
     async def _refresh_in_background(self) -> bool:
         # Run in the loop's own task: a flight started on the group at the
@@ -519,6 +549,14 @@ class SessionManager:
         warning logged). ``await stream.aclose()`` or ``async with`` unsubscribes.
         """
         return self._hub.stream(events)
+
+
+def _signed_out_meanwhile(scope: anyio.CancelScope) -> InvalidStateException:
+    return InvalidStateException(
+        "sign_out() was called during this sign-in; it was abandoned"
+        if scope.cancelled_caught
+        else "the sign-in ended without an answer"
+    )
 
 
 def _name_of(error: BaseException) -> str:

@@ -10,7 +10,11 @@ import anyio
 from ._errors import AuthError
 from ._policy import Backoff, Clock
 
-__all__ = ["RefreshLoop"]
+__all__ = ["MIN_PROGRESS", "RefreshLoop"]
+
+#: A refresh whose result is due again sooner than this after it began made
+#: no progress: the loop backs off as after a failure.
+MIN_PROGRESS = 0.5  # seconds
 
 _log = logging.getLogger("amplify_session")
 
@@ -19,8 +23,9 @@ class RefreshLoop:
     """Runs ``refresh`` whenever ``due()`` (a monotonic time) arrives.
 
     ``refresh`` returns True on success. A refresh is *unproductive* when it
-    fails, or when what it brought is due again at once (a server sending
-    tokens that expire as they arrive, a storage that cannot keep them). After
+    fails, or when what it brought is due again within :data:`MIN_PROGRESS`
+    of its start (a server sending tokens that expire as they arrive, a
+    storage that cannot keep them). After
     an unproductive refresh the loop waits a backoff delay (exponential,
     jittered, bounded) before the next one, whatever ``due()`` says: the rate
     of background calls is bounded by the backoff schedule, whatever the
@@ -63,7 +68,9 @@ class RefreshLoop:
                 await self._sleep_until(deadline)
                 continue  # woken early, or on time: recompute before acting
             self._retry_at = None
-            productive = await self._refresh_once() and self._due() > self._clock.monotonic()
+            started = self._clock.monotonic()
+            succeeded = await self._refresh_once()
+            productive = succeeded and self._due() > started + MIN_PROGRESS
             if productive:
                 self._backoff.reset()
             else:  # even if woken meanwhile: a wake resets the backoff, never skips it

@@ -20,11 +20,15 @@ Rules kept here:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import random
 import uuid
+from collections.abc import Awaitable, Callable
+
+import anyio
 
 from ._cognito import AuthenticationResult
 from ._config import AuthConfig
@@ -41,6 +45,7 @@ from ._events import EventHub, EventName, SessionEvent
 from ._models import AuthSession, SignInDetails
 from ._policy import Clock, Phase, Schedule, local_deadline, phase, schedule
 from ._refresh import TokenRefresher
+from ._sign_out import PendingSignOut, land, origin_of
 from ._token_store import TokenSet, TokenStore, issued_at, token_set_from
 
 __all__ = ["DEFINITIVE_FAILURES", "SessionCore"]
@@ -75,8 +80,10 @@ class SessionCore:
         clock: Clock,
         rng: random.Random | None,
         hub: EventHub,
+        revoke: Callable[[str], Awaitable[None]],
     ) -> None:
         self._config = config
+        self._revoke = revoke  # a refresh token we drop must not live on unseen
         self._store = store
         self._credentials = credentials
         self._refresher = refresher
@@ -87,8 +94,12 @@ class SessionCore:
         self._origin = uuid.uuid4().hex  # tells our own announcements from others'
         self._unsaved = False  # tokens in memory that the storage does not have yet
         self._save_error: StorageException | None = None
-        #: A sign-out whose storage clear has not landed: (True, username or None).
-        self._sign_out_pending: tuple[bool, str | None] = (False, None)
+        self._lock_name = f"refresh:{config.user_pool_client_id}"
+        #: A sign-out whose storage clear has not landed for good.
+        self._sign_out: PendingSignOut | None = None
+        #: The server's clock minus our monotonic one, measured at our last token
+        #: receipt: a wall-clock step since then does not move it.
+        self._server_offset: float | None = None
         #: Bumped by every sign-in and sign-out: a refresh begun in another epoch is void.
         self.epoch = 0
         self.tokens: TokenSet | None = None
@@ -106,7 +117,7 @@ class SessionCore:
     @property
     def settled(self) -> bool:
         """Whether storage holds what memory does (no write or sign-out clear pending)."""
-        return not self._unsaved and not self._sign_out_pending[0]
+        return not self._unsaved and self._sign_out is None
 
     def tokens_usable(self) -> bool:
         """Whether there are tokens that have not expired."""
@@ -205,24 +216,25 @@ class SessionCore:
         locking = self._store.locking
         assert locking is not None
         changed: bool | None = None
+        epoch = self.epoch
         try:
-            name = f"refresh:{self._config.user_pool_client_id}"
-            async with locking.lock(name, wait=locking.lock_ttl + 1) as held:
+            async with locking.lock(self._lock_name, wait=locking.lock_ttl + 1) as held:
                 adopted = False
                 if held:
                     stored = await self._read(username)
                     if stored is None and await self._store.signed_out(username):
-                        self._follow_sign_out()
+                        await self._follow_sign_out(epoch)
                         return False
-                    adopted = self._adopt_if_newer(stored)
+                    adopted = self._adopt_if_newer(stored, epoch)
                 fresh = phase(self._clock.monotonic(), self._token_schedule) is Phase.FRESH
                 if adopted and fresh and not forced:
                     changed = True  # another process refreshed: no Cognito call
-                else:
-                    assert self.tokens is not None
+                elif self.tokens is not None and epoch == self.epoch:
                     changed = await self._renew(self.tokens, failures) or adopted
+                else:
+                    changed = False  # signed out meanwhile
         except StorageException as err:
-            if changed is None and self.tokens is not None:
+            if changed is None and self.tokens is not None and epoch == self.epoch:
                 _log.error("shared storage unavailable (%s); refreshing locally", err.name)
                 changed = await self._renew(self.tokens, failures)
         return bool(changed)
@@ -237,6 +249,8 @@ class SessionCore:
                 return False  # signed out (or in anew) meanwhile: this answer is void
             self._emit(EventName.TOKEN_REFRESH_FAILURE, error=err)
             if err.name in DEFINITIVE_FAILURES:
+                if await self._adopt_rotated_elsewhere(tokens, epoch):
+                    return True
                 _log.info("token refresh refused (%s); signing out", err.name)
                 await self.end_session(err)
                 raise
@@ -244,11 +258,37 @@ class SessionCore:
             return False
         if epoch != self.epoch:
             _log.info("a refresh landed after a sign-out; discarded")
+            await self._drop_refresh_token(fresh, tokens)
             return False
         self._set_tokens(fresh)  # memory first: a rotated refresh token must not be lost
         self._unsaved = True
         await self._save_unsaved()  # still under the lock, where there is one
         return True
+
+    async def _adopt_rotated_elsewhere(self, tokens: TokenSet, epoch: int) -> bool:
+        """After a refusal on shared storage: did another process rotate our refresh token?
+
+        (Its refresh may have outlived the lock.) Then its tokens are the session.
+        """
+        if self._store.locking is None:
+            return False
+        try:
+            stored = await self._read(tokens.username)
+        except StorageException:
+            return False
+        if stored is None or stored.refresh_token in (None, tokens.refresh_token):
+            return False
+        if not self._adopt_if_newer(stored, epoch):
+            return False
+        _log.info("another process rotated the refresh token; adopted its tokens")
+        return True
+
+    async def _drop_refresh_token(self, dropped: TokenSet, kept: TokenSet | None) -> None:
+        """Revoke a (rotated) refresh token we will never use or store."""
+        token = dropped.refresh_token
+        if token is not None and (kept is None or token != kept.refresh_token):
+            with anyio.CancelScope(shield=True):
+                await self._revoke(token)
 
     async def _fetch_tokens(self, tokens: TokenSet) -> TokenSet:
         if tokens.refresh_token is None:
@@ -267,7 +307,7 @@ class SessionCore:
             sign_in_details=tokens.sign_in_details,
             device=(tokens.device_key, tokens.device_group_key),
         )
-        self._require_usable(fresh)
+        self._received(fresh)
         return fresh
 
     async def _save_unsaved(self) -> None:
@@ -275,11 +315,23 @@ class SessionCore:
         tokens = self.tokens
         if not self._unsaved or tokens is None:
             return
+        epoch = self.epoch
         try:
             if await self._store.signed_out(tokens.username):
-                self._follow_sign_out()  # another process signed out: do not write back
+                await self._follow_sign_out(epoch)  # signed out elsewhere: no write back
                 return
-            await self._store.save(tokens, signing_in=False)
+            if epoch != self.epoch:
+                return
+            # Name the user LastAuthUser only where nobody is (a storage that lost
+            # its data): a user who signed in since keeps it.
+            unnamed = await self._store.last_user() is None
+            await self._store.save(tokens, signing_in=False, last_user=unnamed)
+            # A sign-out elsewhere between the check and the write: take the write back
+            # (its marker already voids it, but other readers of the layout see keys).
+            if await self._store.signed_out(tokens.username):
+                await self._store.clear(tokens.username)
+                await self._follow_sign_out(epoch)
+                return
         except StorageException as err:
             _log.error("tokens could not be stored (%s); kept in memory, retrying", err.name)
             self._save_error = err
@@ -320,22 +372,35 @@ class SessionCore:
             sign_in_details=details,
             device=(answer.device_key, answer.device_group_key),
         )
-        self._require_usable(tokens)
-        if epoch != self.epoch:
-            raise InvalidStateException(
-                "sign_out() was called during this sign-in; the new session was discarded"
-            )
+        self._received(tokens)
+        _require_epoch(epoch, self.epoch)
         await self._require_sign_out_landed()
-        await self._store.save(tokens, signing_in=True)
-        self.epoch += 1
-        self._unsaved = False
-        try:
-            await self._credentials.forget_primary_identity()
-        except StorageException as err:  # a stale identity id heals itself (GetId again)
-            _log.warning("the previous identity id could not be removed (%s)", err.name)
-        self._set_tokens(tokens)
-        self._publish()
-        self._emit(EventName.SIGNED_IN)
+        # The write and taking the session stand or fall together: a caller
+        # cancelled in between would leave a stored session memory never knew.
+        # Bounded: a storage that never answers fails the sign-in (whose
+        # tokens the manager then revokes) instead of holding it for good.
+        deadline = anyio.current_time() + self._config.request_timeout
+        with anyio.CancelScope(shield=True, deadline=deadline) as write:
+            await self._store.save(tokens, signing_in=True, last_user=True)
+            if epoch != self.epoch:  # a sign-out came while we wrote: undo the write
+                with contextlib.suppress(StorageException):
+                    await self._store.clear(tokens.username)
+                _require_epoch(epoch, self.epoch)
+            self.epoch += 1
+            self._unsaved = False
+            replaced_identity = self._credentials.drop_primary_identity()
+            self._set_tokens(tokens)
+            self._publish()
+            self._emit(EventName.SIGNED_IN)
+        if write.cancelled_caught:
+            raise StorageException(
+                "the storage did not confirm the session in time", retryable=True
+            )
+        if replaced_identity:
+            try:
+                await self._credentials.clear_stored_identity()
+            except StorageException as err:  # a stale identity id heals itself (GetId again)
+                _log.warning("the previous identity id could not be removed (%s)", err.name)
         await self._announce("tokens")
 
     def forget_now(self, error: AuthError | None = None) -> TokenSet | None:
@@ -345,10 +410,15 @@ class SessionCore:
             The tokens that were held.
         """
         tokens = self.tokens
-        username = tokens.username if tokens is not None else None
-        if not self._loaded or tokens is not None or self._sign_out_pending[0]:
+        earlier = self._sign_out
+        if not self._loaded or tokens is not None or earlier is not None:
             # Unloaded: the stored session, whoever's it is, must go too.
-            self._sign_out_pending = (True, username or self._sign_out_pending[1])
+            self._sign_out = PendingSignOut(
+                username=tokens.username if tokens else earlier.username if earlier else None,
+                server_time=self._server_now(tokens.clock_drift if tokens else 0.0),
+                known_refresh_token=tokens.refresh_token if tokens else None,
+                origin=origin_of(tokens) if tokens else None,
+            )
         self._loaded = True  # what is stored must never be restored now
         self._unsaved = False
         self.epoch += 1
@@ -358,40 +428,60 @@ class SessionCore:
         self._emit(EventName.SIGNED_OUT, error=error)
         return tokens
 
-    async def land_sign_out(self) -> bool:
-        """Clear the stored session of a sign-out; False (logged) when the storage failed."""
-        return await self._land_sign_out()
+    async def land_sign_out(self) -> tuple[bool, TokenSet | None]:
+        """Clear the stored session of a sign-out now.
+
+        Returns:
+            Whether the storage is cleared (False, logged: it failed and the
+            clear is retried), and the session that was stored when the
+            manager held none in memory (for the caller to revoke).
+        """
+        pending = self._sign_out
+        if pending is None:
+            return True, None
+        landed, stored = await self._land_sign_out(revoke_stored=False)
+        if stored is not None and stored.refresh_token == pending.known_refresh_token:
+            stored = None  # the caller revokes that one already
+        return landed, stored
 
     async def end_session(self, error: AuthError) -> None:
         """The session is over (a definitive refusal): forget it everywhere."""
         self.forget_now(error)
         await self._land_sign_out()
 
-    async def _land_sign_out(self) -> bool:
-        pending, username = self._sign_out_pending
-        if not pending:
-            return True
+    async def _land_sign_out(self, *, revoke_stored: bool = True) -> tuple[bool, TokenSet | None]:
+        pending = self._sign_out
+        if pending is None:
+            return True, None
         try:
-            await self._store.clear(username)
-            await self._credentials.clear_stored_identity()
+            stored = await land(self._store, pending)
         except StorageException as err:
             _log.error("the stored session could not be cleared (%s); retrying", err.name)
-            return False
-        if self._sign_out_pending == (pending, username):
-            self._sign_out_pending = (False, None)
+            return False, None
+        if self._sign_out is pending:
+            self._sign_out = None
+        known = pending.known_refresh_token
+        if revoke_stored and stored is not None and stored.refresh_token != known:
+            await self._drop_refresh_token(stored, None)
         await self._announce("signedOut")
-        return True
+        return True, stored
 
     async def _require_sign_out_landed(self) -> None:
-        if not await self._land_sign_out():
+        landed, _ = await self._land_sign_out()
+        if not landed:
             raise StorageException(
                 "the stored session of the last sign-out could not be cleared yet",
                 retryable=True,
                 recovery_suggestion="Check the storage; the clear is retried.",
             )
 
-    def _follow_sign_out(self) -> None:
+    async def _follow_sign_out(self, epoch: int) -> None:
         """Another process signed this user out: forget in memory; storage is done."""
+        if epoch != self.epoch:
+            return  # our own sign-in or sign-out came first
+        tokens = self.tokens
+        if self._unsaved and tokens is not None:  # only we knew these (a rotation of ours)
+            await self._drop_refresh_token(tokens, None)
         self.epoch += 1
         self._unsaved = False
         self._set_tokens(None)
@@ -401,34 +491,44 @@ class SessionCore:
 
     # -- other processes --------------------------------------------------------
 
-    async def reconcile(self, note: str | None) -> None:
+    async def reconcile(self, note: str | None) -> bool:
         """Another process changed the shared session (``note`` None: we may have missed some).
 
         Adopts newer stored tokens (emitting our own events), follows a
         sign-out, and writes our tokens back where the storage lost them.
+
+        Returns:
+            Whether the session changed (the refresh loop has a new schedule).
         """
         _, origin = _parse_note(note)
         if origin == self._origin:
-            return
+            return False
         await self.load()
-        if not await self._land_sign_out():
-            return  # our own sign-out comes first: adopt nothing until it lands
+        await self._land_sign_out()
+        if self._sign_out is not None:
+            return False  # our own sign-out comes first: adopt nothing until it lands
         await self._save_unsaved()
-        ours = self.tokens
+        ours, epoch = self.tokens, self.epoch
         stored = await self._read(ours.username if ours is not None else None)
-        if self._adopt_if_newer(stored):
+        if self._adopt_if_newer(stored, epoch):
             self._publish()
             self._emit(EventName.TOKEN_REFRESH if ours is not None else EventName.SIGNED_IN)
-        elif ours is not None and stored is None:
+            return True
+        if ours is not None and stored is None and epoch == self.epoch:
             if await self._store.signed_out(ours.username):
-                self._follow_sign_out()
-            else:  # the storage lost the session (a restart without persistence): restore it
-                self._unsaved = True
-                await self._save_unsaved()
+                await self._follow_sign_out(epoch)
+                return True
+            # The storage lost the session (a restart without persistence): restore it.
+            self._unsaved = True
+            await self._save_unsaved()
+        return False
 
-    def _adopt_if_newer(self, stored: TokenSet | None) -> bool:
-        """Take ``stored`` if another process stored newer tokens than ours."""
+    def _adopt_if_newer(self, stored: TokenSet | None, epoch: int) -> bool:
+        """Take ``stored`` if another process stored newer tokens than ours, and nothing
+        (a sign-out, a sign-in) changed the session since ``epoch``, when it was read."""
         ours = self.tokens
+        if epoch != self.epoch:
+            return False
         if stored is None or (ours is not None and not _newer(stored, ours)):
             return False
         if ours is None:
@@ -448,8 +548,19 @@ class SessionCore:
 
     # -- schedules and the published session ------------------------------------
 
-    def _require_usable(self, tokens: TokenSet) -> None:
-        """Tokens that expire (by our tolerance) as they arrive are no session."""
+    def _server_now(self, drift: float) -> float:
+        """The server's time now, counted on the monotonic clock from our last measure
+        (a token receipt; at first, the wall clock and ``drift``): a wall-clock step
+        since does not move it."""
+        if self._server_offset is None:  # the first estimate holds until Cognito says more
+            self._server_offset = self._clock.time() + drift - self._clock.monotonic()
+        return self._clock.monotonic() + self._server_offset
+
+    def _received(self, tokens: TokenSet) -> None:
+        """Tokens just came from Cognito: measure the server's clock, refuse unusable ones."""
+        issued = issued_at(tokens.access_token)
+        if issued is not None:
+            self._server_offset = issued - self._clock.monotonic()
         if self._schedule_of(tokens).expire_at <= self._clock.monotonic():
             raise InvalidResponseException(
                 "Cognito sent tokens that are already expired (or expire within "
@@ -468,7 +579,7 @@ class SessionCore:
         server_expiry = tokens.server_expiry
         expires_at = local_deadline(
             server_expiry,
-            server_now=self._clock.time() + tokens.clock_drift,
+            server_now=self._server_now(tokens.clock_drift),
             local_now=self._clock.monotonic(),
             tolerance=_IAT_RESOLUTION,
         )
@@ -503,6 +614,13 @@ class SessionCore:
 
     def _emit(self, name: EventName, *, error: AuthError | None = None) -> None:
         self._hub.emit(SessionEvent(name=name, session=self.session, error=error))
+
+
+def _require_epoch(began: int, now: int) -> None:
+    if began != now:
+        raise InvalidStateException(
+            "sign_out() was called during this sign-in; the new session was discarded"
+        )
 
 
 def _newer(stored: TokenSet, ours: TokenSet) -> bool:

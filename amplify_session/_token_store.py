@@ -207,11 +207,13 @@ class TokenStore:
         """Whether ``username`` signed out since their session was stored."""
         return bool(await self._get(self._user_key(username, _SIGNED_OUT)))
 
-    async def save(self, tokens: TokenSet, *, signing_in: bool) -> None:
-        """Store ``tokens`` as one unit; LastAuthUser is written last.
+    async def save(self, tokens: TokenSet, *, signing_in: bool, last_user: bool = False) -> None:
+        """Store ``tokens`` as one unit; LastAuthUser, when asked for, is written last.
 
         Only a sign-in removes the user's sign-out marker: tokens refreshed
-        before a sign-out stay void even if their write lands after it.
+        before a sign-out stay void even if their write lands after it. Only
+        a sign-in (or a restore of a lost storage) names the user LastAuthUser:
+        a routine refresh must not take it from a user who signed in since.
         """
         values: dict[str, str | None] = {
             "accessToken": tokens.access_token.to_string(),
@@ -225,7 +227,8 @@ class TokenStore:
         changes = {self._user_key(tokens.username, f): v for f, v in values.items()}
         if signing_in:
             changes[self._user_key(tokens.username, _SIGNED_OUT)] = None
-        changes[self._last_user_key] = tokens.username
+        if signing_in or last_user:
+            changes[self._last_user_key] = tokens.username
         await self._write(changes)
 
     async def clear(self, username: str | None) -> None:
@@ -246,12 +249,7 @@ class TokenStore:
         """Return the stored identity id, or None (also when it does not parse)."""
         if self._identity_key is None:
             return None
-        try:
-            raw = await self._get(self._identity_key)
-        except StorageException as err:
-            if err.retryable:
-                raise
-            raw = "not text"
+        raw = await self._get(self._identity_key)
         identity = _parse_identity(raw) if raw else None
         if raw and identity is None:
             _log.warning("the stored identity id is unreadable; asking Cognito again")
