@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gc
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -35,6 +36,17 @@ def redis_url(redis_server: RedisServer) -> str:
     """An empty Redis."""
     redis_server.flush()
     return redis_server.url
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Worker processes, killed if a test ends before they do."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
 
 
 @pytest.fixture

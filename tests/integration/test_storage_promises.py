@@ -207,17 +207,6 @@ def _stored_items(path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Worker processes, killed if a test ends before they do."""
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
-
-
-@pytest.fixture
 async def new_redis() -> AsyncIterator[Callable[..., RedisStorage]]:
     """Makes RedisStorage clients, all closed when the test ends (however it ends)."""
     made: list[RedisStorage] = []
