@@ -94,6 +94,9 @@ class SessionCore:
         self._origin = uuid.uuid4().hex  # tells our own announcements from others'
         self._unsaved = False  # tokens in memory that the storage does not have yet
         self._save_error: StorageException | None = None
+        self._reported_unreadable = False
+        #: The storage holds a session that does not parse: a sign-out clears it.
+        self._stored_unreadable = False
         self._lock_name = f"refresh:{config.user_pool_client_id}"
         #: A sign-out whose storage clear has not landed for good.
         self._sign_out: PendingSignOut | None = None
@@ -140,20 +143,24 @@ class SessionCore:
         except StorageException as err:
             if err.retryable:
                 raise
-            self._loaded_unreadable(err)
+            self._unreadable(err)  # e.g. a corrupt file moved aside: read again next time
             return
         except InvalidTokenException as err:
-            self._loaded_unreadable(err)
+            self._unreadable(err)
+            self._loaded = self._stored_unreadable = True
             return
         self._loaded = True
+        self._reported_unreadable = False
         self._set_tokens(tokens)
         self._publish()
 
-    def _loaded_unreadable(self, err: AuthError) -> None:
-        _log.warning("the stored session is unreadable (%s); signed out", err.name)
-        self._loaded = True
+    def _unreadable(self, err: AuthError) -> None:
+        """No session can be read: signed out (reported once, until a read works)."""
         self._publish()
-        self._emit(EventName.SIGNED_OUT, error=err)
+        if not self._reported_unreadable:
+            self._reported_unreadable = True
+            _log.warning("the stored session is unreadable (%s); signed out", err.name)
+            self._emit(EventName.SIGNED_OUT, error=err)
 
     async def _read(self, username: str | None) -> TokenSet | None:
         """A stored session; one that does not parse counts as none."""
@@ -411,14 +418,17 @@ class SessionCore:
         """
         tokens = self.tokens
         earlier = self._sign_out
-        if not self._loaded or tokens is not None or earlier is not None:
+        unknown = not self._loaded or self._stored_unreadable
+        if unknown or tokens is not None or earlier is not None:
             # Unloaded: the stored session, whoever's it is, must go too.
             self._sign_out = PendingSignOut(
                 username=tokens.username if tokens else earlier.username if earlier else None,
-                server_time=self._server_now(tokens.clock_drift if tokens else 0.0),
+                wall_time=self._clock.time(),
+                server_time=self._server_now(tokens) if tokens else None,
                 known_refresh_token=tokens.refresh_token if tokens else None,
                 origin=origin_of(tokens) if tokens else None,
             )
+        self._stored_unreadable = False
         self._loaded = True  # what is stored must never be restored now
         self._unsaved = False
         self.epoch += 1
@@ -548,13 +558,24 @@ class SessionCore:
 
     # -- schedules and the published session ------------------------------------
 
-    def _server_now(self, drift: float) -> float:
+    def _server_now(self, tokens: TokenSet) -> float:
         """The server's time now, counted on the monotonic clock from our last measure
-        (a token receipt; at first, the wall clock and ``drift``): a wall-clock step
-        since does not move it."""
-        if self._server_offset is None:  # the first estimate holds until Cognito says more
-            self._server_offset = self._clock.time() + drift - self._clock.monotonic()
-        return self._clock.monotonic() + self._server_offset
+        (a token receipt): a wall-clock step since does not move it.
+
+        At first (tokens from storage) it is the wall clock plus the stored
+        drift. A token is not issued in the future: if that puts the server
+        before the token's ``iat``, the wall clock was stepped back since it
+        was stored, and how long ago that was cannot be known, so the tokens
+        count as expiring now (they are refreshed before they are served).
+        """
+        if self._server_offset is not None:
+            return self._clock.monotonic() + self._server_offset
+        estimate = self._clock.time() + tokens.clock_drift
+        issued = issued_at(tokens.access_token)
+        if issued is not None and estimate < issued - _IAT_RESOLUTION:
+            return tokens.server_expiry  # no offset kept: Cognito's next answer sets it
+        self._server_offset = estimate - self._clock.monotonic()
+        return estimate
 
     def _received(self, tokens: TokenSet) -> None:
         """Tokens just came from Cognito: measure the server's clock, refuse unusable ones."""
@@ -579,7 +600,7 @@ class SessionCore:
         server_expiry = tokens.server_expiry
         expires_at = local_deadline(
             server_expiry,
-            server_now=self._server_now(tokens.clock_drift),
+            server_now=self._server_now(tokens),
             local_now=self._clock.monotonic(),
             tolerance=_IAT_RESOLUTION,
         )
@@ -610,6 +631,8 @@ class SessionCore:
         if session != self.session:
             self.session = session
         when = self._token_schedule.earliest(self._credentials.schedule(tokens))
+        if not self._loaded:  # nothing is known yet: every fetch (and the loop) reads again
+            when = Schedule(-math.inf, -math.inf)
         self.fresh_until, self.usable_until = when.refresh_at, when.expire_at
 
     def _emit(self, name: EventName, *, error: AuthError | None = None) -> None:

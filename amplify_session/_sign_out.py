@@ -35,8 +35,10 @@ class PendingSignOut:
 
     #: Whose keys; None when the manager never loaded: whoever LastAuthUser names.
     username: str | None
-    #: When the user signed out, in the server's time.
-    server_time: float
+    #: When the user signed out, by the local wall clock...
+    wall_time: float
+    #: ...and in the server's time, where the manager knew it (it held tokens).
+    server_time: float | None
     #: The refresh token the manager held (it revokes that one itself).
     known_refresh_token: str | None = attrs.field(default=None, repr=False)
     #: The ``origin_jti`` of the session signed out, when its tokens had one.
@@ -92,4 +94,9 @@ def _is_signed_out_session(stored: TokenSet, pending: PendingSignOut) -> bool:
         issued = issued_at(stored.access_token)
     except InvalidTokenException:
         return True  # unreadable: clearing it loses nothing
-    return issued is None or issued <= pending.server_time + _IAT_RESOLUTION
+    # Where the manager never knew the server's time, the stored session's own
+    # drift (measured on this host when it was stored) translates the wall clock.
+    server_time = pending.server_time
+    if server_time is None:
+        server_time = pending.wall_time + stored.clock_drift
+    return issued is None or issued <= server_time + _IAT_RESOLUTION

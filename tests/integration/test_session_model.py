@@ -120,6 +120,14 @@ def _password() -> str:
 
 
 @attrs.frozen
+class User:
+    """A user of the pool (the password never in a repr)."""
+
+    username: str
+    password: str = attrs.field(repr=False)
+
+
+@attrs.frozen
 class Outcome:
     """What a public method did: its value or error, and the manager's clock then."""
 
@@ -134,8 +142,8 @@ class Stored:
     """What the storage holds for a slot's user (read past any injected fault)."""
 
     last_user: str | None
-    access_token: str | None
-    has_refresh_token: bool
+    access_token: str | None = attrs.field(repr=lambda v: "None" if v is None else "'***'")
+    has_refresh_token: bool = False
 
     @property
     def holds_session(self) -> bool:
@@ -192,11 +200,10 @@ class Slot:
         index: int,
         emulator: Emulator,
         pool: EmulatedPool,
-        username: str,
-        password: str,
+        user: User,
         tolerance: float,
     ) -> None:
-        self.index, self.username, self.password = index, username, password
+        self.index, self.user, self.username = index, user, user.username
         self.clock = FakeClock()
         self.storage = FaultyStorage()
         self.events: list[str] = []
@@ -411,13 +418,14 @@ class SessionModel(RuleBasedStateMachine):
         pool = emulator.provision(token_validity=timedelta(seconds=validity))
         bob = _password()
         emulator.add_user(pool, "bob", bob, email="bob@example.com")
-        self.slots.append(Slot(0, emulator, pool, pool.username, pool.password, tolerance))
-        self.slots.append(Slot(1, emulator, pool, "bob", bob, tolerance))
+        alice = User(pool.username, pool.password)
+        self.slots.append(Slot(0, emulator, pool, alice, tolerance))
+        self.slots.append(Slot(1, emulator, pool, User("bob", bob), tolerance))
         for s, is_open in zip(self.slots, opened, strict=True):
             if is_open:
                 s.enter()
                 s.opened_at = s.clock.monotonic()
-            outcome = s.call("sign_in", s.username, s.password, auth_flow="USER_PASSWORD_AUTH")
+            outcome = s.call("sign_in", s.username, s.user.password, auth_flow="USER_PASSWORD_AUTH")
             if not self._expect(s, outcome, "sign_in"):
                 raise s.fail("the first sign-in failed")
             s.signed_in()
@@ -538,7 +546,7 @@ class SessionModel(RuleBasedStateMachine):
     def sign_in(self, slot: int, flow: str) -> None:
         s = self.slots[slot]
         s.note_use()
-        outcome = s.call("sign_in", s.username, s.password, auth_flow=flow)
+        outcome = s.call("sign_in", s.username, s.user.password, auth_flow=flow)
         if self._expect(s, outcome, "sign_in"):
             if not outcome.value.is_signed_in:
                 raise s.fail("sign_in asked for a challenge nobody planned")

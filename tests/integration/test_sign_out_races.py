@@ -25,6 +25,7 @@ from amplify_session import (
     NotAuthorizedException,
     RetryPolicy,
     SessionManager,
+    StorageException,
 )
 from amplify_session._cognito import CognitoTransport, UserPoolClient
 from amplify_session.storage.redis import RedisStorage
@@ -724,3 +725,75 @@ async def test_aclose_during_a_rotating_refresh_keeps_the_user_signed_in(
     finally:
         emulator.front.clear_faults()
         await manager.aclose()
+
+
+# -- found by the model-based test ------------------------------------------------
+
+
+class _ReadsFail(MemoryStorage):
+    """A user's storage whose reads fail with amplify's own (non-retryable) error."""
+
+    failing = False
+
+    async def get_item(self, key: str) -> str | None:
+        if self.failing:
+            raise StorageException("backend down")
+        return await super().get_item(key)
+
+
+async def test_a_sign_out_after_a_failed_read_clears_what_is_stored(pool: EmulatedPool) -> None:
+    """Race: a restart whose first read fails counts as signed out; its sign-out must still
+    clear the stored session, or the next restart restores it."""
+    config = pool.config(identity_pool_id=None)
+    storage = _ReadsFail()
+    async with SessionManager(config, storage=storage) as first:
+        await first.sign_in(pool.username, pool.password)
+    storage.failing = True
+    restarted = SessionManager(config, storage=storage)
+    assert (await restarted.fetch_auth_session()).tokens is None
+    storage.failing = False
+    result = await restarted.sign_out()
+    await restarted.aclose()
+    assert result.storage_cleared
+    assert result.revoked
+    async with SessionManager(config, storage=storage) as again:
+        assert (await again.fetch_auth_session()).tokens is None
+
+
+async def test_a_session_restored_after_a_wall_clock_step_back_is_refreshed_first(
+    pool: EmulatedPool, emulator: Emulator
+) -> None:
+    """Race: the wall clock stepped back a day before a restart: the stored tokens' age cannot
+    be known from it, so they are refreshed before they are served."""
+    config = pool.config(identity_pool_id=None)
+    clock, storage = FakeClock(), MemoryStorage()
+    async with SessionManager(config, storage=storage, clock=clock) as first:
+        await first.sign_in(pool.username, pool.password)
+        stored = await first.fetch_auth_session()
+    clock.step(-86_400)
+    calls = emulator.front.calls["InitiateAuth"]
+    async with SessionManager(config, storage=storage, clock=clock) as restarted:
+        session = await restarted.fetch_auth_session()
+    assert stored.tokens is not None
+    assert session.tokens is not None
+    assert emulator.front.calls["InitiateAuth"] == calls + 1
+    jti = session.tokens.access_token.payload["jti"]
+    assert jti != stored.tokens.access_token.payload["jti"]
+
+
+async def test_a_first_call_sign_out_clears_when_the_host_clock_is_behind(
+    pool: EmulatedPool,
+) -> None:
+    """Race: a process whose first call is sign_out, on a host 10 s behind Cognito, must not
+    take the stored session for a newer one and spare it."""
+    config = pool.config(identity_pool_id=None)
+    clock, storage = FakeClock(start=time.time() - 10), MemoryStorage()
+    async with SessionManager(config, storage=storage, clock=clock) as first:
+        await first.sign_in(pool.username, pool.password)
+    restarted = SessionManager(config, storage=storage, clock=clock)
+    result = await restarted.sign_out()
+    await restarted.aclose()
+    assert result.storage_cleared
+    assert result.revoked
+    async with SessionManager(config, storage=storage, clock=clock) as again:
+        assert (await again.fetch_auth_session()).tokens is None

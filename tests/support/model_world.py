@@ -85,14 +85,14 @@ class ObservingProxy:
     url: str = ""
     in_flight: Counter[str] = attrs.field(factory=Counter)
     #: (real time, operation) of every call, in order.
-    calls: list[tuple[float, str]] = attrs.field(factory=list)
+    calls: list[tuple[float, str]] = attrs.field(factory=list, repr=False)
     #: access token ``jti`` -> receipt
-    tokens: dict[str, TokenReceipt] = attrs.field(factory=dict)
+    tokens: dict[str, TokenReceipt] = attrs.field(factory=dict, repr=False)
     #: AWS access key id -> receipt
-    credentials: dict[str, CredentialsReceipt] = attrs.field(factory=dict)
+    credentials: dict[str, CredentialsReceipt] = attrs.field(factory=dict, repr=False)
     #: Rewrite the claims of the next tokens Cognito sends: (how, how many).
     tamper: tuple[str, int] | None = None
-    _http: aiohttp.ClientSession | None = None
+    _http: aiohttp.ClientSession | None = attrs.field(default=None, repr=False)
 
     @property
     def busy(self) -> bool:
