@@ -878,12 +878,20 @@ async def test_two_processes_on_one_file_refresh_once_per_cycle_and_stay_signed_
     assert theirs["errors"] == []
     assert signed_in
     assert theirs["signed_in"]
-    # One refresh per cycle for the host: calls a cycle apart (tokens are refreshed
-    # about a second after they are issued), never the other process's call
-    # moments after the first's; and nearly every call gave a token someone served
+    # One refresh per token for the host: no two calls carried the same refresh
+    # token (the other process adopted the first's result under the file lock
+    # instead of refreshing it again). Calls are usually a cycle apart, but on a
+    # loaded machine adopted tokens can already be due, so their spacing is
+    # printed, not asserted. Nearly every call gave a token someone served
     # (``tokens`` holds the sign-in's too; a process adopts the other's tokens only
     # when its own refresh is due, so the last one or two may go unserved).
-    assert min(gaps) > 0.5
+    sent = [
+        body["RefreshToken"]
+        for op, body in emulator.front.requests
+        if op == "GetTokensFromRefreshToken"
+    ]
+    assert len(sent) == refreshes
+    assert len(set(sent)) == len(sent)
     assert refreshes <= len(tokens) + 1
     async with SessionManager(config, storage=FileStorage(path)) as restarted:
         assert (await restarted.fetch_auth_session(force_refresh=True)).tokens is not None
