@@ -32,6 +32,7 @@ import anyio
 import attrs
 
 __all__ = [
+    "IAT_RESOLUTION",
     "Backoff",
     "Clock",
     "Phase",
@@ -45,6 +46,9 @@ __all__ = [
 
 #: The share of the refresh lead time drawn at random, so a fleet spreads out.
 JITTER_FRACTION = 0.1
+
+#: ``iat`` has whole seconds: a time read off it can be up to this much early.
+IAT_RESOLUTION = 1.0
 
 
 class Clock(Protocol):

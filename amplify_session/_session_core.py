@@ -43,7 +43,7 @@ from ._errors import (
 )
 from ._events import EventHub, EventName, SessionEvent
 from ._models import AuthSession, SignInDetails
-from ._policy import Clock, Phase, Schedule, local_deadline, phase, schedule
+from ._policy import IAT_RESOLUTION, Clock, Phase, Schedule, local_deadline, phase, schedule
 from ._refresh import TokenRefresher
 from ._sign_out import PendingSignOut, land, origin_of
 from ._token_store import TokenSet, TokenStore, issued_at, token_set_from
@@ -64,7 +64,6 @@ DEFINITIVE_FAILURES = frozenset(
     }
 )
 _EMPTY_SESSION = AuthSession()
-_IAT_RESOLUTION = 1.0  # seconds
 
 
 class SessionCore:
@@ -572,7 +571,7 @@ class SessionCore:
             return self._clock.monotonic() + self._server_offset
         estimate = self._clock.time() + tokens.clock_drift
         issued = issued_at(tokens.access_token)
-        if issued is not None and estimate < issued - _IAT_RESOLUTION:
+        if issued is not None and estimate < issued - IAT_RESOLUTION:
             return tokens.server_expiry  # no offset kept: Cognito's next answer sets it
         self._server_offset = estimate - self._clock.monotonic()
         return estimate
@@ -602,11 +601,11 @@ class SessionCore:
             server_expiry,
             server_now=self._server_now(tokens),
             local_now=self._clock.monotonic(),
-            tolerance=_IAT_RESOLUTION,
+            tolerance=IAT_RESOLUTION,
         )
         issued = issued_at(tokens.access_token)
         lifetime = (
-            server_expiry - issued - _IAT_RESOLUTION  # the part we count on
+            server_expiry - issued - IAT_RESOLUTION  # the part we count on
             if issued is not None
             else expires_at - self._clock.monotonic()
         )

@@ -20,13 +20,12 @@ import logging
 import attrs
 
 from ._errors import InvalidTokenException, StorageException
+from ._policy import IAT_RESOLUTION
 from ._token_store import TokenSet, TokenStore, issued_at
 
 __all__ = ["PendingSignOut", "land", "origin_of"]
 
 _log = logging.getLogger("amplify_session")
-
-_IAT_RESOLUTION = 1.0  # seconds
 
 
 @attrs.define
@@ -99,4 +98,4 @@ def _is_signed_out_session(stored: TokenSet, pending: PendingSignOut) -> bool:
     server_time = pending.server_time
     if server_time is None:
         server_time = pending.wall_time + stored.clock_drift
-    return issued is None or issued <= server_time + _IAT_RESOLUTION
+    return issued is None or issued <= server_time + IAT_RESOLUTION
