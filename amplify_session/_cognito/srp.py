@@ -42,6 +42,7 @@ __all__ = [
     "modpow_steps",
     "password_claim_signature",
     "run_steps",
+    "secret_block_bytes",
 ]
 
 _T = TypeVar("_T")
@@ -67,6 +68,7 @@ N = int(
 G = 2
 _INFO = b"Caldera Derived Key\x01"
 _HEX = re.compile(r"[0-9a-fA-F]{1,2048}")
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 
 
 def pad(value: int) -> bytes:
@@ -176,14 +178,35 @@ def password_claim_signature(
     """PASSWORD_CLAIM_SIGNATURE for the PASSWORD_VERIFIER challenge.
 
     Raises:
-        InvalidResponseException: SECRET_BLOCK is not base64.
+        InvalidResponseException: SECRET_BLOCK is not a non-empty string.
     """
-    try:
-        block = base64.b64decode(secret_block, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidResponseException("SECRET_BLOCK is not base64") from None
+    block = secret_block_bytes(secret_block)
     message = pool_name.encode() + user_id.encode() + block + timestamp.encode()
     return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode("ascii")
+
+
+def secret_block_bytes(secret_block: str) -> bytes:
+    """The bytes of SECRET_BLOCK that the signature covers.
+
+    Cognito sends base64 and gets it back verbatim: the block is opaque to the
+    client. Emulators send other text (moto a UUID, which it never checks), so
+    what is not valid base64 is decoded leniently, as pycognito's
+    ``standard_b64decode`` does: characters outside the alphabet are skipped
+    and the padding is mended.
+
+    Raises:
+        InvalidResponseException: SECRET_BLOCK is not a non-empty string.
+    """
+    if not isinstance(secret_block, str) or not secret_block:
+        raise InvalidResponseException("SECRET_BLOCK is missing or empty")
+    try:
+        return base64.b64decode(secret_block, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    letters = _NOT_BASE64.sub("", secret_block)
+    # A lone trailing character holds six bits, less than a byte: drop it.
+    letters = letters[: len(letters) - (len(letters) % 4 == 1)]
+    return base64.b64decode(letters + "=" * (-len(letters) % 4), validate=True)
 
 
 def cognito_timestamp(moment: datetime) -> str:

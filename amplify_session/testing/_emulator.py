@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
+import threading
 import urllib.request
 from collections.abc import Sequence
 from datetime import timedelta
@@ -72,7 +73,20 @@ def patch_moto_token_lifetimes() -> None:
 
 @attrs.frozen(kw_only=True)
 class EmulatedPool:
-    """A provisioned user pool, app client, identity pool and user."""
+    """A provisioned user pool, app client, identity pool and user.
+
+    Attributes:
+        endpoint: The strict front's URL: the User Pool and Identity Pool endpoint.
+        region: The pool's region.
+        user_pool_id: The User Pool id.
+        client_id: The app client id.
+        client_secret: The app client's secret, if it has one.
+        identity_pool_id: The Identity Pool id.
+        username: The confirmed user's name.
+        password: The user's password.
+        email: The user's email address.
+        allow_guest_access: The identity pool hands out guest credentials.
+    """
 
     endpoint: str
     region: str
@@ -83,19 +97,81 @@ class EmulatedPool:
     username: str
     password: str = attrs.field(repr=False)
     email: str
+    allow_guest_access: bool = True
 
     def config(self, **overrides: Any) -> AuthConfig:
-        """An AuthConfig pointing at this pool on the emulator."""
+        """An AuthConfig pointing at this pool on the emulator, as it was provisioned."""
         fields: dict[str, Any] = {
             "user_pool_id": self.user_pool_id,
             "user_pool_client_id": self.client_id,
             "client_secret": self.client_secret,
             "identity_pool_id": self.identity_pool_id,
+            "allow_guest_access": self.allow_guest_access,
             "user_pool_endpoint": self.endpoint,
             "identity_pool_endpoint": self.endpoint,
         }
         fields.update(overrides)
         return AuthConfig(**fields)
+
+
+# Headers that http.server writes for every answer and moto writes again among its own.
+_WRITTEN_TWICE = frozenset({"server", "date"})
+
+
+def _moto_request_handler() -> type[Any]:
+    """moto's request handler, writing each of ``_WRITTEN_TWICE`` once.
+
+    http.server names itself in a ``Server`` header, then moto's answer names
+    itself again (``server: amazon.com``). RFC 9110 allows one; aiohttp refuses
+    two in Python's development mode (``BadHttpMessage: Duplicate 'Server'
+    header``), which broke the front and every aiohttp client of the emulator.
+    """
+    from moto.moto_server import werkzeug_app
+    from werkzeug.serving import WSGIRequestHandler
+
+    # Recent moto keeps S3 metadata header names in a handler of its own.
+    base: type[WSGIRequestHandler] = getattr(werkzeug_app, "MotoRequestHandler", WSGIRequestHandler)
+
+    class OnceEachHandler(base):  # type: ignore[misc,valid-type]
+        def send_response_only(self, code: int, message: str | None = None) -> None:
+            self._written: set[str] = set()
+            super().send_response_only(code, message)
+
+        def send_header(self, keyword: str, value: str) -> None:
+            name = keyword.lower()
+            if name in _WRITTEN_TWICE:
+                if name in self._written:
+                    return
+                self._written.add(name)
+            super().send_header(keyword, value)
+
+    return OnceEachHandler
+
+
+class _MotoServer:
+    """moto's server application on 127.0.0.1, from a daemon thread."""
+
+    def __init__(self, port: int) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(
+            "127.0.0.1", port, app, threaded=True, request_handler=_moto_request_handler()
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(10)
+        self._server.server_close()
 
 
 class Emulator:
@@ -109,7 +185,7 @@ class Emulator:
     def __init__(self, *, port: int = 0, quiet: bool = True) -> None:
         self._port = port
         self._quiet = quiet
-        self._server: Any = None
+        self._server: _MotoServer | None = None
         self._front: StrictFront | None = None
 
     def __repr__(self) -> str:
@@ -129,13 +205,11 @@ class Emulator:
 
     def start(self) -> None:
         """Start the server (and patch moto's token lifetimes)."""
-        from moto.server import ThreadedMotoServer
-
         patch_moto_token_lifetimes()
         if self._quiet:
             # werkzeug logs every request at INFO; keep the demo and test output readable.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
+        self._server = _MotoServer(self._port)
         self._server.start()
         self._front = StrictFront(self.url)
         self._front.start()
@@ -163,8 +237,8 @@ class Emulator:
     @property
     def url(self) -> str:
         """moto's own base URL, for S3, DynamoDB and administration."""
-        host, port = self._server.get_host_and_port()
-        return f"http://{host}:{port}"
+        assert self._server is not None, "start() the emulator first"
+        return self._server.url
 
     def reset(self) -> None:
         """Forget every pool, user, bucket and table."""
@@ -199,6 +273,10 @@ class Emulator:
         """Create a user pool, an app client, an identity pool and a confirmed user.
 
         Args:
+            region: The pool's region.
+            username: The user's name.
+            password: The user's password; None: a generated strong one.
+            email: The user's email address.
             token_validity: Lifetime of access and id tokens (seconds allowed).
             generate_secret: Give the app client a secret.
             allow_guest_access: Let the identity pool hand out guest credentials.
@@ -259,6 +337,7 @@ class Emulator:
             username=username,
             password=password or _strong_password(),
             email=email,
+            allow_guest_access=allow_guest_access,
         )
         self.add_user(
             pool,

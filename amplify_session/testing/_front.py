@@ -40,7 +40,7 @@ import attrs
 from aiohttp import web
 
 from .._cognito.srp import G, N
-from ._loopback import loopback_server
+from ._loopback import serve_on_loopback
 
 __all__ = ["StrictFront"]
 
@@ -125,7 +125,10 @@ class StrictFront:
         self._stop: asyncio.Future[None] | None = None
         self._thread: threading.Thread | None = None
         self._port = 0
+        self._stopping = False
+        self._answering: set[asyncio.Task[Any]] = set()  # requests being answered
         self._lock = threading.Lock()
+        #: Calls per operation name.
         self.calls: Counter[str] = Counter()
         #: (operation, request body) of every call, in order.
         self.requests: list[tuple[str, dict[str, Any]]] = []
@@ -153,6 +156,7 @@ class StrictFront:
             self._plan: _Plan | None = None
             self._faults: list[tuple[str, int | float | str, int]] = []
             self._chaos: tuple[float, tuple[Any, ...], tuple[str, ...], random.Random] | None = None
+            #: Faults injected per operation.
             self.injected: Counter[str] = Counter()
             self.calls.clear()
             self.requests.clear()
@@ -231,19 +235,53 @@ class StrictFront:
         self._loop = self._stop = self._thread = None
 
     def _run(self, ready: threading.Event) -> None:
-        asyncio.run(self._serve(ready))
+        # This loop is the emulator's, not the user's: its slow steps (server-side
+        # SRP, moto's work holding the GIL) are nothing a user of Python's
+        # development mode can act on, so it does not report them.
+        asyncio.run(self._serve(ready), debug=False)
 
     async def _serve(self, ready: threading.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = self._loop.create_future()
-        async with loopback_server(self._handle) as port, aiohttp.ClientSession() as upstream:
-            self._port, self._http = port, upstream
+        self._stopping = False
+        app = web.Application()
+        app.router.add_post("/", self._handle)
+        app.router.add_get("/{pool}/.well-known/jwks.json", self._handle)
+        async with aiohttp.ClientSession() as upstream, serve_on_loopback(app) as url:
+            self._port, self._http = int(url.rsplit(":", 1)[1]), upstream
             ready.set()
             await self._stop
+            await self._end_answers()
+
+    async def _end_answers(self) -> None:
+        """Cancel the answers under way (aiohttp's shutdown lets them run on).
+
+        An answer whose client gave up (a manager closed meanwhile) may still be
+        waiting on moto: closing the upstream session under it would end it in a
+        ``ServerDisconnectedError`` or ``Session is closed``, logged with a traceback.
+        """
+        self._stopping = True
+        answers = list(self._answering)
+        for answer in answers:
+            answer.cancel()
+        await asyncio.gather(*answers, return_exceptions=True)
 
     # -- dispatch -------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self._stopping:
+            return web.Response(status=503, text="<html>the emulator is stopping</html>")
+        answer = asyncio.current_task()
+        assert answer is not None
+        self._answering.add(answer)
+        try:
+            return await self._dispatch(request)
+        finally:
+            self._answering.discard(answer)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "GET":
+            return await self._forward_get(request.rel_url.path)
         target = request.headers.get("X-Amz-Target", "")
         operation = target.rsplit(".", 1)[-1]
         raw = await request.read()
@@ -309,6 +347,17 @@ class StrictFront:
             headers=headers,
             content_type="application/x-amz-json-1.1",
         )
+
+    async def _forward_get(self, path: str) -> web.Response:
+        """A pool's key set, where Cognito serves it (``/<pool id>/.well-known/jwks.json``)."""
+        with self._lock:
+            self.calls["GetJWKS"] += 1
+        async with self._http.get(self._upstream.rstrip("/") + path) as response:
+            return web.Response(
+                status=response.status,
+                text=await response.text(),
+                content_type="application/json",
+            )
 
     async def _upstream_call(self, target: str, body: bytes) -> tuple[int, str, str]:
         headers = {"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"}

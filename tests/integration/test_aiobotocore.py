@@ -80,7 +80,7 @@ async def test_many_requests_do_not_refresh_credentials(
 
 
 async def test_signed_out_without_guests_there_is_a_clear_error(pool: EmulatedPool) -> None:
-    async with SessionManager(pool.config()) as manager:
+    async with SessionManager(pool.config(allow_guest_access=False)) as manager:
         session = get_session(manager)
         async with session.create_client(
             "s3", region_name=pool.region, endpoint_url=pool.endpoint

@@ -35,7 +35,7 @@ async def test_guest_credentials_when_allowed(pool: EmulatedPool) -> None:
 
 
 async def test_no_guest_access_means_an_empty_session(pool: EmulatedPool) -> None:
-    async with SessionManager(pool.config()) as manager:
+    async with SessionManager(pool.config(allow_guest_access=False)) as manager:
         session = await manager.fetch_auth_session()
         assert session.tokens is None
         assert session.credentials is None

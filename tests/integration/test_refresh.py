@@ -62,7 +62,8 @@ async def test_force_refresh_always_gets_new_tokens_and_credentials(pool: Emulat
 async def test_revoked_refresh_token_signs_out(pool: EmulatedPool, emulator: Emulator) -> None:
     clock = FakeClock()
     storage = MemoryStorage()
-    async with SessionManager(pool.config(), storage=storage, clock=clock) as manager:
+    config = pool.config(allow_guest_access=False)
+    async with SessionManager(config, storage=storage, clock=clock) as manager:
         await manager.sign_in(pool.username, pool.password, auth_flow=FLOW)
         refresh_token = (await manager.fetch_auth_session()).tokens.refresh_token  # type: ignore[union-attr]
         emulator.client("cognito-idp").admin_user_global_sign_out(

@@ -2,6 +2,8 @@
 
 import base64
 import secrets
+import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
@@ -18,6 +20,7 @@ from amplify_session._cognito.srp import (
     pad,
     password_claim_signature,
     run_steps,
+    secret_block_bytes,
 )
 
 POOL_ID = "us-east-1_AbCdEf123"
@@ -87,15 +90,27 @@ def _pycognito(small_a: int) -> aws_srp.AWSSRP:
     return client
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_matches_pycognito_on_the_same_inputs(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def _base64_block() -> str:
+    return base64.b64encode(secrets.token_bytes(64)).decode()
+
+
+def _uuid_block() -> str:
+    """What moto's server sends; pycognito signs over ``standard_b64decode`` of it."""
+    return str(uuid.uuid4())
+
+
+@pytest.mark.parametrize("make_secret_block", [_base64_block, _uuid_block])
+@pytest.mark.parametrize("seed", range(3))
+def test_matches_pycognito_on_the_same_inputs(
+    seed: int, make_secret_block: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     rng = secrets.SystemRandom()
     small_a = rng.getrandbits(1024)
     password = f"Pässword-{seed}!"
     user_id = f"user-{seed}"
     salt = format(rng.getrandbits(128) | (1 << 124), "x")  # no leading zero nibble
     srp_b = format(pow(2, rng.getrandbits(1024), N), "x")
-    secret_block = base64.b64encode(secrets.token_bytes(64)).decode()
+    secret_block = make_secret_block()
     moment = datetime(2026, 11, 3, 7, 4, 5)
 
     ours = run_steps(SrpSession.start(small_a=small_a))
@@ -148,13 +163,43 @@ def test_bad_server_values_are_invalid_responses(salt: str, srp_b: str) -> None:
         )
 
 
-def test_bad_secret_block_is_an_invalid_response() -> None:
-    with pytest.raises(InvalidResponseException, match="SECRET_BLOCK"):
+@pytest.mark.parametrize("secret_block", ["", None, 42])
+def test_missing_secret_block_is_an_invalid_response(secret_block: object) -> None:
+    with pytest.raises(InvalidResponseException, match="SECRET_BLOCK") as info:
         password_claim_signature(
-            b"k" * 16, pool_name="p", user_id="u", secret_block="not base64!", timestamp="t"
+            b"k" * 16,
+            pool_name="p",
+            user_id="u",
+            secret_block=secret_block,  # type: ignore[arg-type]
+            timestamp="t",
         )
+    assert "42" not in str(info.value)
 
 
-def test_repr_hides_the_private_value() -> None:
-    session = run_steps(SrpSession.start(small_a=123456789))
-    assert "123456789" not in repr(session)
+@settings(max_examples=50, deadline=None)
+@given(st.binary(min_size=1, max_size=200))
+def test_valid_base64_is_decoded_strictly(raw: bytes) -> None:
+    assert secret_block_bytes(base64.b64encode(raw).decode()) == raw
+
+
+@pytest.mark.parametrize(
+    ("secret_block", "expected"),
+    [
+        ("QUJDRA", b"ABCD"),  # padding missing
+        ("QUJD\nRA==", b"ABCD"),  # a line break
+        ("QU-JD_", b"ABC"),  # characters outside the alphabet
+        ("QUJDR", b"ABC"),  # a dangling sixth of a byte
+        ("!!", b""),
+    ],
+)
+def test_other_text_is_decoded_leniently(secret_block: str, expected: bytes) -> None:
+    assert secret_block_bytes(secret_block) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(min_size=1, max_size=80))
+def test_any_text_gives_a_signature(secret_block: str) -> None:
+    signature = password_claim_signature(
+        b"k" * 16, pool_name="p", user_id="u", secret_block=secret_block, timestamp="t"
+    )
+    assert len(base64.b64decode(signature, validate=True)) == 32
