@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from os import PathLike
@@ -20,6 +21,14 @@ _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
 _USER_POOL_ID = re.compile(rf"(?P<region>{_REGION})_[0-9A-Za-z]+")
 _IDENTITY_POOL_ID = re.compile(rf"(?P<region>{_REGION}):[0-9a-fA-F-]+")
 _REGION_RE = re.compile(_REGION)
+# What an emulator behind an endpoint override issues (cognito-local: 'local_<id>',
+# some releases with '-' or '_' in the id): URL-safe characters (the id goes into
+# the issuer's URL path) either side of the first underscore.
+_EMULATED_USER_POOL_ID = re.compile(r"[0-9A-Za-z.~-]+_[0-9A-Za-z._~-]+")
+_EMULATED_REGION_RE = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z-]*[0-9A-Za-z])?")
+# The region of an emulated pool whose id names none (cognito-local's 'local_...'):
+# the AWS SDKs' habitual default, so AWS clients built from ``config.region`` work.
+_EMULATED_DEFAULT_REGION = "us-east-1"
 
 
 def _invalid(field: str, problem: str) -> InvalidConfigurationException:
@@ -29,9 +38,18 @@ def _invalid(field: str, problem: str) -> InvalidConfigurationException:
     )
 
 
-def _check_user_pool_id(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not _USER_POOL_ID.fullmatch(value):
-        raise _invalid(attribute.name, "must look like '<region>_<id>', e.g. 'us-east-1_AbC123'")
+def _check_user_pool_id(config: AuthConfig, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise _invalid(attribute.name, "must be a string such as 'us-east-1_AbC123'")
+    if config.user_pool_endpoint is not None:
+        if not _EMULATED_USER_POOL_ID.fullmatch(value):
+            raise _invalid(attribute.name, "must look like '<prefix>_<id>', e.g. 'local_AbC123'")
+    elif not _USER_POOL_ID.fullmatch(value):
+        raise _invalid(
+            attribute.name,
+            "must look like '<region>_<id>', e.g. 'us-east-1_AbC123'"
+            " (an emulator's ids, such as 'local_AbC123', need user_pool_endpoint)",
+        )
 
 
 def _check_client_id(_: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -44,6 +62,22 @@ def _check_identity_pool_id(
 ) -> None:
     if value is not None and (not isinstance(value, str) or not _IDENTITY_POOL_ID.fullmatch(value)):
         raise _invalid(attribute.name, "must look like '<region>:<uuid>'")
+
+
+def _endpoint_from_environment(service: str) -> Any:
+    """A default that reads the endpoint variables every AWS SDK reads.
+
+    ``AWS_ENDPOINT_URL_<SERVICE>`` first, then ``AWS_ENDPOINT_URL``; none when
+    ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`` is true. So code that runs against
+    an emulator with boto3 runs against it with this library too, unchanged.
+    """
+
+    def read() -> str | None:
+        if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+            return None
+        return os.environ.get(f"AWS_ENDPOINT_URL_{service}") or os.environ.get("AWS_ENDPOINT_URL")
+
+    return attrs.Factory(read)
 
 
 def _check_endpoint(_: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
@@ -75,6 +109,13 @@ class RetryPolicy:
 
     Retries back off exponentially with jitter and stop at whichever bound
     comes first: ``attempts`` calls in all, or ``timeout`` seconds in all.
+
+    Attributes:
+        attempts: Calls in all, the first included (4).
+        timeout: Seconds for all attempts together, waits included (30).
+        wait_initial: Seconds of the first backoff, doubled after each attempt (0.1).
+        wait_max: The longest backoff, in seconds (5).
+        wait_jitter: Up to this many random seconds added to each backoff (1).
     """
 
     attempts: int = attrs.field(default=4, validator=_check_attempts)
@@ -94,6 +135,32 @@ class AuthConfig:
 
     Invalid values raise :class:`InvalidConfigurationException` naming the
     field. ``region`` defaults to the one in ``user_pool_id``.
+
+    With ``user_pool_endpoint`` set (an emulator), ``user_pool_id`` may be
+    any id the emulator issues, such as cognito-local's ``local_AbC123``;
+    when that id names no AWS region, ``region`` defaults to the identity
+    pool's, else to ``us-east-1``. Without it, ids must be real AWS ones.
+
+    The endpoints default to what the standard AWS variables say, as in
+    boto3: ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`` (User Pool),
+    ``AWS_ENDPOINT_URL_COGNITO_IDENTITY`` (Identity Pool), else
+    ``AWS_ENDPOINT_URL``, unless ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true``.
+
+    Attributes:
+        user_pool_id: The User Pool id (``<region>_<id>``).
+        user_pool_client_id: The app client id.
+        client_secret: The app client's secret, if it has one; redacted in ``repr``.
+        identity_pool_id: The Identity Pool id, for AWS credentials; None for tokens only.
+        region: The AWS region; by default the one in ``user_pool_id``.
+        allow_guest_access: Fetch guest credentials while signed out.
+        user_pool_endpoint: Override of the User Pool endpoint (an emulator).
+        identity_pool_endpoint: Override of the Identity Pool endpoint.
+        refresh_window: Seconds before expiry a refresh starts, at most half the lifetime (300).
+        expiry_tolerance: Seconds before expiry a token counts as expired (5).
+        request_timeout: Seconds each Cognito call may take (10).
+        retry: How transient failures are retried.
+        refresh_token_rotation: True: GetTokensFromRefreshToken; False: REFRESH_TOKEN_AUTH;
+            None: decide from the server's answers.
     """
 
     user_pool_id: str = attrs.field(validator=_check_user_pool_id)
@@ -103,8 +170,12 @@ class AuthConfig:
     # None means "the region in user_pool_id"; always a str once constructed.
     region: str | None = None
     allow_guest_access: bool = False
-    user_pool_endpoint: str | None = attrs.field(default=None, validator=_check_endpoint)
-    identity_pool_endpoint: str | None = attrs.field(default=None, validator=_check_endpoint)
+    user_pool_endpoint: str | None = attrs.field(
+        default=_endpoint_from_environment("COGNITO_IDENTITY_PROVIDER"), validator=_check_endpoint
+    )
+    identity_pool_endpoint: str | None = attrs.field(
+        default=_endpoint_from_environment("COGNITO_IDENTITY"), validator=_check_endpoint
+    )
     refresh_window: float = attrs.field(default=300.0, validator=_check_non_negative)
     expiry_tolerance: float = attrs.field(default=5.0, validator=_check_non_negative)
     request_timeout: float = attrs.field(default=10.0, validator=_check_positive)
@@ -114,13 +185,7 @@ class AuthConfig:
     refresh_token_rotation: bool | None = None
 
     def __attrs_post_init__(self) -> None:
-        pool_region = self.user_pool_id.split("_", 1)[0]
-        if self.region is None:
-            object.__setattr__(self, "region", pool_region)
-        elif not _REGION_RE.fullmatch(str(self.region)):
-            raise _invalid("region", "must look like 'us-east-1'")
-        elif self.region != pool_region:
-            raise _invalid("region", f"{self.region!r} contradicts user_pool_id ({pool_region!r})")
+        object.__setattr__(self, "region", self._resolved_region())
         if self.identity_pool_id is not None:
             identity_region = self.identity_pool_id.split(":", 1)[0]
             if identity_region != self.region:
@@ -130,6 +195,26 @@ class AuthConfig:
                 )
         if self.client_secret is not None and not self.client_secret:
             raise _invalid("client_secret", "must be None or a non-empty string")
+
+    def _resolved_region(self) -> str:
+        """``region``, checked against the pool id, or the one the ids imply."""
+        pool_region = self.user_pool_id.split("_", 1)[0]
+        # Only an emulated pool's id can name no region (real ids are checked strictly).
+        names_region = _REGION_RE.fullmatch(pool_region) is not None
+        if self.region is None:
+            return pool_region if names_region else self._emulated_default_region()
+        region_re = _REGION_RE if self.user_pool_endpoint is None else _EMULATED_REGION_RE
+        if not isinstance(self.region, str) or not region_re.fullmatch(self.region):
+            raise _invalid("region", "must look like 'us-east-1'")
+        if names_region and self.region != pool_region:
+            raise _invalid("region", f"{self.region!r} contradicts user_pool_id ({pool_region!r})")
+        return self.region
+
+    def _emulated_default_region(self) -> str:
+        # An emulated identity pool's id names its region: agree with it.
+        if self.identity_pool_id is not None:
+            return self.identity_pool_id.split(":", 1)[0]
+        return _EMULATED_DEFAULT_REGION
 
     @property
     def user_pool_url(self) -> str:

@@ -100,13 +100,20 @@ class TokenVerifier:
         user_pool_id: The pool that issues the tokens.
         client_id: The app client the tokens must be for.
         token_use: ``"access"`` or ``"id"``.
-        jwks_url: Where the keys are, when not at the issuer (emulators).
+        jwks_url: Where the keys are, when not at the issuer or the endpoint.
+        user_pool_endpoint: An emulator's User Pool endpoint (by default what
+            ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`` says, as for
+            :class:`AuthConfig`): the keys are then fetched from
+            ``<endpoint>/<user_pool_id>/.well-known/jwks.json``, and the
+            issuer may also be ``<endpoint>/<user_pool_id>`` (cognito-local's).
         leeway: Seconds of tolerance on ``exp`` and ``nbf``.
         required_groups: Groups (``cognito:groups``) the user must all be in.
         required_scopes: Scopes (access tokens' ``scope``) that must all be granted.
         clock: The wall clock (a seam for tests).
         penalty: Seconds between JWKS fetches caused by unknown key ids.
         max_token_length: Longer tokens are refused before any decoding.
+        cache_size: Verified tokens kept for quick re-verification; the least
+            recently used is dropped beyond it.
     """
 
     def __init__(
@@ -116,6 +123,7 @@ class TokenVerifier:
         client_id: str,
         token_use: Literal["access", "id"] = "access",  # noqa: S107 (a token kind)
         jwks_url: str | None = None,
+        user_pool_endpoint: str | None = None,
         leeway: float = 0.0,
         required_groups: Collection[str] | None = None,
         required_scopes: Collection[str] | None = None,
@@ -124,10 +132,22 @@ class TokenVerifier:
         max_token_length: int = 16 * 1024,
         cache_size: int = 10_000,
     ) -> None:
-        config = AuthConfig(user_pool_id=user_pool_id, user_pool_client_id=client_id)
+        if user_pool_endpoint is None:  # the environment's, as AuthConfig reads it
+            config = AuthConfig(user_pool_id=user_pool_id, user_pool_client_id=client_id)
+        else:
+            config = AuthConfig(
+                user_pool_id=user_pool_id,
+                user_pool_client_id=client_id,
+                user_pool_endpoint=user_pool_endpoint,
+            )
         if token_use not in ("access", "id"):
             raise InvalidParameterException("token_use must be 'access' or 'id'")
         self._issuer = f"https://cognito-idp.{config.region}.amazonaws.com/{user_pool_id}"
+        self._issuers = {self._issuer}
+        if config.user_pool_endpoint is not None:
+            emulated_issuer = f"{config.user_pool_endpoint.rstrip('/')}/{user_pool_id}"
+            self._issuers.add(emulated_issuer)
+            jwks_url = jwks_url or f"{emulated_issuer}/.well-known/jwks.json"
         self._client_id = client_id
         self._use = token_use
         self._leeway = leeway
@@ -222,7 +242,8 @@ class TokenVerifier:
         return cached[1]
 
     def _check_claims(self, claims: Mapping[str, Any]) -> None:
-        if claims.get("iss") != self._issuer:
+        issuer = claims.get("iss")
+        if not isinstance(issuer, str) or issuer not in self._issuers:
             raise InvalidTokenException("the token is from another issuer")
         if claims.get("token_use") != self._use:
             raise InvalidTokenException(f"the token is not an {self._use} token")

@@ -71,6 +71,7 @@ ATTACKS = {
     "HS256 with the public key": (lambda: mint_hs256_with_public_key(KEY, claims()), "algorithm"),
     "unknown kid": (lambda: mint(SigningKey.generate(), claims()), "key id"),
     "wrong issuer": (lambda: mint(KEY, claims(iss="https://evil.example.com/pool")), "issuer"),
+    "issuer not a string": (lambda: mint(KEY, claims(iss=["https://x"])), "issuer"),
     "another client": (lambda: mint(KEY, claims(client_id="someone-else")), "another app client"),
     "id token as access": (lambda: mint(KEY, id_claims()), "not an access token"),
     "missing group": (lambda: mint(KEY, claims()), None),

@@ -104,3 +104,101 @@ def test_from_amplify_outputs_errors(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(InvalidConfigurationException, match="not valid JSON"):
         AuthConfig.from_amplify_outputs(bad)
+
+
+LOCAL_ENDPOINT = "http://127.0.0.1:9229"
+
+
+@pytest.mark.parametrize("pool_id", ["local_AbC12345", "local_a-b_c.d~e", "local_1"])
+def test_an_emulators_pool_ids_are_accepted_with_an_endpoint(pool_id: str) -> None:
+    config = AuthConfig(
+        user_pool_id=pool_id, user_pool_client_id="c", user_pool_endpoint=LOCAL_ENDPOINT
+    )
+    assert config.user_pool_id == pool_id
+    assert config.region == "us-east-1"  # 'local' is no AWS region
+    assert config.user_pool_url == LOCAL_ENDPOINT
+
+
+def test_real_aws_refuses_an_emulators_pool_ids() -> None:
+    with pytest.raises(InvalidConfigurationException, match=r"user_pool_id.*user_pool_endpoint"):
+        AuthConfig(user_pool_id="local_AbC12345", user_pool_client_id="c")
+
+
+@pytest.mark.parametrize(
+    "pool_id", ["local", "_AbC", "local_", "local_a/b", "local_a b", "local_a?b", "lo/cal_ab", ""]
+)
+def test_an_emulators_pool_ids_must_still_be_url_safe(pool_id: str) -> None:
+    with pytest.raises(InvalidConfigurationException, match=r"AuthConfig\.user_pool_id\b"):
+        AuthConfig(user_pool_id=pool_id, user_pool_client_id="c", user_pool_endpoint=LOCAL_ENDPOINT)
+
+
+def test_an_emulated_pools_region_can_be_given() -> None:
+    local = {"user_pool_id": "local_AbC", "user_pool_client_id": "c"}
+    given = AuthConfig(**local, user_pool_endpoint=LOCAL_ENDPOINT, region="eu-west-1")
+    assert given.region == "eu-west-1"
+    assert given.identity_pool_url == "https://cognito-identity.eu-west-1.amazonaws.com/"
+    # The emulator's own name for its region is fine too.
+    assert AuthConfig(**local, user_pool_endpoint=LOCAL_ENDPOINT, region="local").region == "local"
+    with pytest.raises(InvalidConfigurationException, match=r"AuthConfig\.region\b"):
+        AuthConfig(**local, user_pool_endpoint=LOCAL_ENDPOINT, region="not a region")
+
+
+def test_an_emulated_pool_takes_the_identity_pools_region() -> None:
+    config = AuthConfig(
+        user_pool_id="local_AbC",
+        user_pool_client_id="c",
+        user_pool_endpoint=LOCAL_ENDPOINT,
+        identity_pool_id="eu-west-2:4a7d0f6e-1b2c-4d5e-8f90-123456789abc",
+    )
+    assert config.region == "eu-west-2"
+
+
+def test_an_emulated_pool_id_that_names_a_region_is_still_checked() -> None:
+    # moto's ids carry a real region: a contradicting region= is still a mistake.
+    with pytest.raises(InvalidConfigurationException, match="contradicts"):
+        AuthConfig(
+            user_pool_id=POOL,
+            user_pool_client_id="c",
+            user_pool_endpoint=LOCAL_ENDPOINT,
+            region="eu-west-1",
+        )
+    moto = AuthConfig(user_pool_id=POOL, user_pool_client_id="c", user_pool_endpoint=LOCAL_ENDPOINT)
+    assert moto.region == "us-east-1"
+
+
+def test_real_aws_still_wants_a_real_region() -> None:
+    with pytest.raises(InvalidConfigurationException, match=r"AuthConfig\.region\b"):
+        AuthConfig(user_pool_id=POOL, user_pool_client_id="c", region="local")
+
+
+def test_the_endpoints_default_to_the_standard_aws_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", "http://127.0.0.1:2")
+    config = AuthConfig(user_pool_id="local_AbC123", user_pool_client_id="client")
+    assert config.user_pool_endpoint == "http://127.0.0.1:2"
+    assert config.identity_pool_endpoint == "http://127.0.0.1:1"  # the global one
+    given = AuthConfig(
+        user_pool_id="us-east-1_AbC", user_pool_client_id="c", user_pool_endpoint="http://h:3"
+    )
+    assert given.user_pool_endpoint == "http://h:3"  # an explicit value wins
+
+
+def test_the_endpoint_variables_can_be_ignored_as_in_boto3(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    config = AuthConfig(user_pool_id="us-east-1_AbC", user_pool_client_id="c")
+    assert config.user_pool_endpoint is None
+    assert config.identity_pool_endpoint is None
+    with pytest.raises(InvalidConfigurationException, match="user_pool_id"):
+        AuthConfig(user_pool_id="local_AbC123", user_pool_client_id="c")
+
+
+def test_without_endpoint_variables_the_config_is_for_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"):
+        monkeypatch.delenv(name, raising=False)
+    config = AuthConfig(user_pool_id="us-east-1_AbC", user_pool_client_id="c")
+    assert config.user_pool_url == "https://cognito-idp.us-east-1.amazonaws.com/"
