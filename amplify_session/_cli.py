@@ -3,7 +3,10 @@
 Configuration comes from flags, from ``AMPLIFY_SESSION_*`` environment
 variables, or from ``--outputs amplify_outputs.json``. The session lives in
 a FileStorage under the user's config directory unless ``--session-file``
-says otherwise. Errors are one line on stderr with a distinct exit code.
+says otherwise; the AWS credentials ``credentials`` prints are kept beside it
+until they near expiry (see :mod:`._cli_credentials`). Errors are one line on
+stderr with a distinct exit code; the library's log (retries included, at
+DEBUG) goes to stderr only with ``--verbose``.
 """
 
 from __future__ import annotations
@@ -11,15 +14,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
+from ._cli_credentials import CredentialsCache
 from ._config import AuthConfig
 from ._errors import (
     AuthError,
@@ -31,7 +36,7 @@ from ._errors import (
 )
 from ._jwt import TokenVerifier, decode_jwt
 from ._manager import SessionManager
-from ._models import SignInResult
+from ._models import AWSCredentials, SignInResult
 from .storage import FileStorage
 
 __all__ = ["EXIT_CODES", "main"]
@@ -66,10 +71,16 @@ def _run(coroutine: Awaitable[_T]) -> _T:
     try:
         return asyncio.run(coroutine)  # type: ignore[arg-type]
     except AuthError as error:
-        click.echo(f"error: {error}", err=True)
-        if error.recovery_suggestion:
-            click.echo(f"hint: {error.recovery_suggestion}", err=True)
-        sys.exit(_exit_code(error))
+        _fail(error)
+
+
+def _fail(error: AuthError) -> NoReturn:
+    """Exit with ``error`` (and its hint) on one line of stderr."""
+    text = f"error: {error}"
+    if error.recovery_suggestion:
+        text += f" (hint: {error.recovery_suggestion})"
+    click.echo(" ".join(text.split()), err=True)  # a server's message may hold newlines
+    sys.exit(_exit_code(error))
 
 
 class _Context:
@@ -98,9 +109,14 @@ class _Context:
                 )
         return AuthConfig(**given)
 
+    def session_file(self) -> Path:
+        return Path(self.options["session_file"] or _default_session_file())
+
     def manager(self) -> SessionManager:
-        storage = FileStorage(self.options["session_file"] or _default_session_file())
-        return SessionManager(self.config(), storage=storage)
+        return SessionManager(self.config(), storage=FileStorage(self.session_file()))
+
+    def credentials_cache(self) -> CredentialsCache:
+        return CredentialsCache(self.session_file(), self.config())
 
 
 def _with_manager(
@@ -136,10 +152,29 @@ _ENV = "AMPLIFY_SESSION_"
     envvar=f"{_ENV}SESSION_FILE",
     help="Where the session is kept (default: ~/.config/amplify-session/session.json).",
 )
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (retries too) to stderr.")
 @click.pass_context
-def cli(context: click.Context, /, **options: Any) -> None:
+def cli(context: click.Context, /, verbose: bool, **options: Any) -> None:
     """Sign in to an AWS Cognito user pool and use the session from the shell."""
     context.obj = _Context(options)
+    if verbose:
+        context.call_on_close(_log_to_stderr())
+
+
+def _log_to_stderr() -> Callable[[], None]:
+    """Send the library's log to stderr; returns the undo (the CLI may run in-process)."""
+    logger = logging.getLogger("amplify_session")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    return undo
 
 
 @cli.command("sign-in")
@@ -160,6 +195,8 @@ def sign_in(context: _Context, username: str, auth_flow: str) -> None:
         password = sys.stdin.readline().rstrip("\n")
 
     async def run(manager: SessionManager) -> None:
+        # Credentials kept for an earlier session are not this one's.
+        await context.credentials_cache().clear()
         result = await manager.sign_in(username, password, auth_flow=auth_flow)
         while not result.is_signed_in:
             result = await manager.confirm_sign_in(_prompt_for(result), user_attributes=None)
@@ -230,8 +267,7 @@ def decode(jwt: str) -> None:
     try:
         decoded = decode_jwt(jwt)
     except AuthError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(_exit_code(error))
+        _fail(error)
     claims = dict(decoded.payload)
     document: dict[str, Any] = {"header": dict(decoded.header), "payload": claims}
     if isinstance(claims.get("exp"), (int, float)):
@@ -242,7 +278,11 @@ def decode(jwt: str) -> None:
 @cli.command()
 @click.argument("jwt")
 @click.option("--token-use", type=click.Choice(["access", "id"]), default="access")
-@click.option("--jwks-url", help="Where the keys are, when not at the issuer (emulators).")
+@click.option(
+    "--jwks-url",
+    help="Where the keys are (default: <user pool endpoint>/<pool id>/.well-known/jwks.json "
+    "with an endpoint override, else the issuer's).",
+)
 @click.pass_obj
 def verify(context: _Context, jwt: str, token_use: str, jwks_url: str | None) -> None:
     """Verify a token's signature, issuer, client and expiry; print its claims."""
@@ -254,6 +294,7 @@ def verify(context: _Context, jwt: str, token_use: str, jwks_url: str | None) ->
             client_id=config.user_pool_client_id,
             token_use="id" if token_use == "id" else "access",  # noqa: S105 (a token kind)
             jwks_url=jwks_url,
+            user_pool_endpoint=config.user_pool_endpoint,
         ) as verifier:
             verified = await verifier.verify(jwt)
         click.echo(json.dumps(dict(verified.payload), indent=2, sort_keys=True))
@@ -271,25 +312,39 @@ def verify(context: _Context, jwt: str, token_use: str, jwks_url: str | None) ->
 )
 @click.pass_obj
 def credentials(context: _Context, output: str) -> None:
-    """Print the session's AWS credentials as the AWS CLI's credential_process reads them."""
+    """Print the session's AWS credentials as the AWS CLI's credential_process reads them.
 
-    async def run(manager: SessionManager) -> None:
-        creds = await manager.get_credentials()
+    They are kept (beside the session file, mode 0600) and printed again by
+    later runs while well before their expiry, without calling Cognito.
+    """
+
+    async def run() -> None:
+        cache = context.credentials_cache()
+        creds = await cache.get()
         if creds is None:
-            raise UserUnAuthenticatedException(
-                "no AWS credentials: sign in, with an identity pool configured"
-            )
-        document = {
-            "Version": 1,
-            "AccessKeyId": creds.access_key_id,
-            "SecretAccessKey": creds.secret_access_key,
-            "SessionToken": creds.session_token,
-        }
-        if creds.expiration is not None:
-            document["Expiration"] = creds.expiration.isoformat().replace("+00:00", "Z")
-        click.echo(json.dumps(document))
+            async with context.manager() as manager:
+                session = await manager.fetch_auth_session()
+            creds = session.credentials
+            if creds is None:
+                raise UserUnAuthenticatedException(
+                    "no AWS credentials: sign in, with an identity pool configured"
+                )
+            await cache.put(creds, session.identity_id)
+        click.echo(_credential_process_document(creds))
 
-    _with_manager(run)(context)
+    _run(run())
+
+
+def _credential_process_document(creds: AWSCredentials) -> str:
+    document = {
+        "Version": 1,
+        "AccessKeyId": creds.access_key_id,
+        "SecretAccessKey": creds.secret_access_key,
+        "SessionToken": creds.session_token,
+    }
+    if creds.expiration is not None:
+        document["Expiration"] = creds.expiration.isoformat().replace("+00:00", "Z")
+    return json.dumps(document)
 
 
 @cli.command("sign-out")
@@ -299,7 +354,10 @@ def sign_out(context: _Context, everywhere: bool) -> None:
     """Sign out: revoke the refresh token and forget the session."""
 
     async def run(manager: SessionManager) -> None:
-        result = await manager.sign_out(global_sign_out=everywhere)
+        try:
+            result = await manager.sign_out(global_sign_out=everywhere)
+        finally:
+            await context.credentials_cache().clear()
         if result.error is not None:
             click.echo(f"signed out locally; Cognito was not told ({result.error})", err=True)
         else:

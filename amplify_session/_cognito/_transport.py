@@ -3,24 +3,33 @@
 Every failure leaves here as an :class:`AuthError`: Cognito error answers
 by their ``__type``, transport failures and timeouts as :class:`NetworkError`.
 Transient failures (network, throttling, 5xx) are retried with exponential
-backoff and jitter, bounded in attempts and in total time (stamina).
+backoff and jitter, bounded in attempts and in total time.
+
+The retry loop is tenacity's, configured per call: stamina (used before)
+reports every retry through process-global hooks whose default logs a bare
+``stamina.retry_scheduled`` warning to stderr, and its on/off and testing
+switches are global too. Here retries are logged at DEBUG on
+``amplify_session.transport`` and nothing is shared with the user's own
+stamina or tenacity use.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import json
 import logging
+import random
 import re
 from collections.abc import Collection, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
-import stamina
+import tenacity
 
-from .._config import AuthConfig
+from .._config import AuthConfig, RetryPolicy
 from .._errors import (
     _COGNITO_ERRORS,
     _TRANSIENT_NAMES,
@@ -121,24 +130,16 @@ class CognitoTransport:
         Raises:
             AuthError: The Cognito error, or NetworkError after the last retry.
         """
-        policy = self._config.retry
         url = (
             self._config.user_pool_url
             if service is Service.USER_POOL
             else self._config.identity_pool_url
         )
         body = json.dumps(payload)
-        async for attempt in stamina.retry_context(
-            on=_is_retryable,
-            attempts=policy.attempts,
-            timeout=policy.timeout,
-            wait_initial=policy.wait_initial,
-            wait_max=policy.wait_max,
-            wait_jitter=policy.wait_jitter,
-        ):
+        async for attempt in _retrying(self._config.retry, operation):
             with attempt:
                 return await self._send_once(url, f"{service.value}.{operation}", body, secrets)
-        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _send_once(
         self, url: str, target: str, body: str, secrets: Collection[str]
@@ -162,7 +163,7 @@ class CognitoTransport:
             cause = failure if _is_clean(failure, secrets) else None
             raise NetworkError(
                 f"{operation}: could not reach Cognito ({_describe(failure, secrets)})",
-                recovery_suggestion="Check the network and the endpoint; the call is retried.",
+                recovery_suggestion="Check the network and the endpoint.",
                 underlying_error=cause,
             ) from cause
         if 200 <= status < 300:
@@ -202,7 +203,43 @@ def _server_time(date: str | None) -> float | None:
         return None
 
 
-def _is_retryable(exc: Exception) -> bool:
+def _retrying(policy: RetryPolicy, operation: str) -> tenacity.AsyncRetrying:
+    """The retry loop for one call: ``policy``'s bounds, logged at DEBUG only."""
+
+    def log_retry(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        # The error's name only: it was checked to be a name, never a server's echo.
+        _log.debug(
+            "%s: attempt %d failed (%s); retrying in %.3f s",
+            operation,
+            state.attempt_number,
+            error.name if isinstance(error, AuthError) else type(error).__name__,
+            state.upcoming_sleep,
+        )
+
+    return tenacity.AsyncRetrying(
+        retry=tenacity.retry_if_exception(_is_retryable),
+        # Whichever comes first; the total time is checked after each failed attempt.
+        stop=(
+            tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_after_delay(policy.timeout)
+        ),
+        wait=functools.partial(_backoff, policy),
+        before_sleep=log_retry,
+        reraise=True,
+    )
+
+
+def _backoff(policy: RetryPolicy, state: tenacity.RetryCallState) -> float:
+    """Exponential from ``wait_initial``, plus up to ``wait_jitter``, capped at ``wait_max``."""
+    jitter = random.uniform(0, policy.wait_jitter) if policy.wait_jitter else 0.0  # noqa: S311
+    try:
+        exponential = policy.wait_initial * 2.0 ** (state.attempt_number - 1)
+    except OverflowError:
+        return policy.wait_max
+    return min(policy.wait_max, exponential + jitter)
+
+
+def _is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, AuthError) and exc.retryable
 
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
+import stat
 import subprocess
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from amplify_session._cli import cli
+from amplify_session import FileStorage, SessionManager
+from amplify_session._cli import _Context, cli
+from amplify_session._cli_credentials import CredentialsCache, cache_file_for
 from amplify_session.testing import EmulatedPool, Emulator
 
 
@@ -157,3 +164,136 @@ def test_boto3_uses_the_cli_as_its_credential_process(
     buckets, access_key = result.stdout.strip().splitlines()
     assert "via-credential-process" in buckets
     assert access_key in emulator.front.issued_access_keys
+
+
+def _sign_in(pool: EmulatedPool, session_file: Path) -> None:
+    signed_in = _cli(pool, session_file, "sign-in", pool.username, stdin=pool.password + "\n")
+    assert signed_in.exit_code == 0, signed_in.output
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/"
+
+
+def test_verify_finds_the_keys_at_the_endpoint_override(
+    pool: EmulatedPool, emulator: Emulator, tmp_path: Path
+) -> None:
+    session_file = tmp_path / "session.json"
+    _sign_in(pool, session_file)
+    token = _cli(pool, session_file, "token").output.strip()
+    # moto's own server serves <endpoint>/<pool id>/.well-known/jwks.json, as cognito-local
+    # does (the strict front answers the API only).
+    env = {**_env(pool, session_file), "AMPLIFY_SESSION_USER_POOL_ENDPOINT": emulator.url + "/"}
+    verified = CliRunner().invoke(cli, ["verify", token], env=env)
+    assert verified.exit_code == 0, verified.output
+    claims = json.loads(verified.output)
+    assert (claims["token_use"], claims["username"]) == ("access", pool.username)
+
+    # An explicit --jwks-url still wins over the endpoint.
+    elsewhere = CliRunner().invoke(
+        cli, ["verify", token, "--jwks-url", _closed_port_url()], env=env
+    )
+    assert elsewhere.exit_code == 6, elsewhere.output
+
+
+def _credential_process(pool: EmulatedPool, session_file: Path) -> tuple[dict[str, Any], float]:
+    """One run as the AWS CLI makes it (a process of its own); its output and duration."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "amplify_session", "credentials", "--format", "credential-process"],
+        env={**os.environ, **_env(pool, session_file)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    return json.loads(done.stdout), elapsed
+
+
+def test_credential_process_reuses_unexpired_credentials(
+    pool: EmulatedPool, emulator: Emulator, tmp_path: Path
+) -> None:
+    session_file = tmp_path / "session.json"
+    _sign_in(pool, session_file)
+
+    calls = sum(emulator.front.calls.values())
+    first, first_time = _credential_process(pool, session_file)
+    assert emulator.front.calls["GetCredentialsForIdentity"] >= 1
+    assert sum(emulator.front.calls.values()) > calls
+    calls = sum(emulator.front.calls.values())
+    second, second_time = _credential_process(pool, session_file)
+    print(f"\ncredential_process: first run {first_time:.3f} s, second {second_time:.3f} s")
+
+    # Booleans: a failing comparison must not print the secrets.
+    same = second == first
+    assert second["AccessKeyId"] == first["AccessKeyId"]
+    assert same
+    assert sum(emulator.front.calls.values()) == calls  # not a single call to Cognito
+    cache_file = cache_file_for(session_file)
+    assert stat.S_IMODE(cache_file.stat().st_mode) == 0o600
+    only_in_the_cache = first["SecretAccessKey"] not in session_file.read_text()
+    assert only_in_the_cache
+
+
+def _credentials(pool: EmulatedPool, session_file: Path) -> Any:
+    return _cli(pool, session_file, "credentials", "--format", "credential-process")
+
+
+def test_credentials_are_fetched_again_near_expiry_and_after_sign_out(
+    pool: EmulatedPool, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session_file = tmp_path / "session.json"
+    _sign_in(pool, session_file)
+    first = json.loads(_credentials(pool, session_file).output)
+    fetches = emulator.front.calls["GetCredentialsForIdentity"]
+    assert (
+        json.loads(_credentials(pool, session_file).output)["AccessKeyId"] == first["AccessKeyId"]
+    )
+    assert emulator.front.calls["GetCredentialsForIdentity"] == fetches
+
+    # A wall clock one second before they expire: too close to hand them out again.
+    expiration = datetime.fromisoformat(first["Expiration"].replace("Z", "+00:00")).timestamp()
+    shift = expiration - time.time() - 1
+
+    def late_cache(context: _Context) -> CredentialsCache:
+        config = context.config()
+        return CredentialsCache(context.session_file(), config, clock=lambda: time.time() + shift)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(_Context, "credentials_cache", late_cache)
+        renewed = json.loads(_credentials(pool, session_file).output)
+    assert renewed["AccessKeyId"] != first["AccessKeyId"]
+    assert emulator.front.calls["GetCredentialsForIdentity"] == fetches + 1
+
+    assert _cli(pool, session_file, "sign-out").exit_code == 0
+    assert "credentials" not in cache_file_for(session_file).read_text()
+    assert _credentials(pool, session_file).exit_code == 3
+
+    _sign_in(pool, session_file)
+    again = json.loads(_credentials(pool, session_file).output)
+    assert again["AccessKeyId"] not in (first["AccessKeyId"], renewed["AccessKeyId"])
+    assert emulator.front.calls["GetCredentialsForIdentity"] > fetches + 1
+
+
+def test_kept_credentials_serve_only_the_user_still_signed_in(
+    pool: EmulatedPool, tmp_path: Path
+) -> None:
+    session_file = tmp_path / "session.json"
+    _sign_in(pool, session_file)
+    kept = json.loads(_credentials(pool, session_file).output)
+
+    async def sign_out_elsewhere() -> None:
+        # Another program on the same session file, which knows nothing of the CLI's cache.
+        async with SessionManager(pool.config(), storage=FileStorage(session_file)) as manager:
+            await manager.sign_out()
+
+    asyncio.run(sign_out_elsewhere())
+    assert kept["AccessKeyId"] in cache_file_for(session_file).read_text()
+    refused = _credentials(pool, session_file)
+    assert refused.exit_code == 3
+    assert kept["AccessKeyId"] not in refused.output

@@ -1,5 +1,7 @@
 """The Cognito transport against a scripted server: errors, retries, timeouts."""
 
+import logging
+import re
 import socket
 
 import pytest
@@ -11,6 +13,7 @@ from amplify_session import (
     InvalidResponseException,
     NetworkError,
     NotAuthorizedException,
+    RetryPolicy,
     SessionManager,
     TooManyRequestsException,
 )
@@ -101,6 +104,28 @@ async def test_retries_are_bounded_in_total_time() -> None:
         with pytest.raises(NetworkError, match="timed out"):
             await _sign_in(server, retry=policy, request_timeout=0.3)
     assert 1 <= len(server.requests) < 50
+
+
+async def test_backoff_is_exponential_jittered_and_capped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="amplify_session.transport")
+    policy = RetryPolicy(
+        attempts=5, timeout=10.0, wait_initial=0.01, wait_max=0.04, wait_jitter=0.005
+    )
+    async with scripted_server(Answer(503, {})) as server:
+        with pytest.raises(InternalErrorException):
+            await _sign_in(server, retry=policy)
+    assert len(server.requests) == 5
+    waits = [
+        float(match.group(1))
+        for record in caplog.records
+        if (match := re.search(r"retrying in ([0-9.]+) s$", record.getMessage()))
+    ]
+    # min(wait_max, wait_initial * 2**(n-1) + uniform(0, wait_jitter)), as stamina had it.
+    for wait, base in zip(waits, [0.01, 0.02, 0.04, 0.08], strict=True):
+        # The log rounds to the millisecond.
+        assert min(base, 0.04) - 0.0005 <= wait <= min(base + 0.005, 0.04) + 0.0005
 
 
 async def test_throttling_named_in_the_header_only() -> None:
