@@ -1,7 +1,5 @@
 """The error tree: every error a user sees is an :class:`AuthError`.
 
-::
-
     AuthError
     ├── NetworkError                        transport failure or timeout (retryable)
     ├── InvalidConfigurationException       a bad AuthConfig field

@@ -34,6 +34,12 @@ class JWT:
 
     ``str(jwt)`` and ``jwt.to_string()`` give the raw token, as Amplify's
     ``toString()`` does; ``repr`` shows the claims but never the token.
+
+    Attributes:
+        header: The decoded JOSE header (``alg``, ``kid``...).
+        payload: The decoded claims (``sub``, ``exp``, ``iat``...).
+        signature: The signature segment, base64url-encoded.
+        raw: The whole encoded token.
     """
 
     header: Mapping[str, Any]
@@ -51,7 +57,13 @@ class JWT:
 
 @attrs.frozen(kw_only=True)
 class AuthTokens:
-    """The User Pool tokens of a signed-in user."""
+    """The User Pool tokens of a signed-in user.
+
+    Attributes:
+        access_token: The access token.
+        id_token: The id token, when the session has one.
+        refresh_token: The refresh token, when the session has one; redacted in ``repr``.
+    """
 
     access_token: JWT
     id_token: JWT | None = None
@@ -60,7 +72,14 @@ class AuthTokens:
 
 @attrs.frozen(kw_only=True)
 class AWSCredentials:
-    """Identity Pool AWS credentials; ``expiration`` is timezone-aware UTC."""
+    """Identity Pool AWS credentials; ``expiration`` is timezone-aware UTC.
+
+    Attributes:
+        access_key_id: The AWS access key id.
+        secret_access_key: The secret key; redacted in ``repr``.
+        session_token: The session token; redacted in ``repr``.
+        expiration: When the credentials expire (timezone-aware UTC).
+    """
 
     access_key_id: str
     secret_access_key: str = attrs.field(repr=_redacted)
@@ -70,7 +89,15 @@ class AWSCredentials:
 
 @attrs.frozen(kw_only=True)
 class AuthSession:
-    """What ``fetch_auth_session`` returns; every field is None when signed out."""
+    """What ``fetch_auth_session`` returns; every field is None when signed out.
+
+    Attributes:
+        tokens: The User Pool tokens.
+        credentials: The Identity Pool AWS credentials (guest ones when signed
+            out and the pool allows guests).
+        identity_id: The Identity Pool identity id.
+        user_sub: The user's ``sub`` claim.
+    """
 
     tokens: AuthTokens | None = None
     credentials: AWSCredentials | None = None
@@ -80,7 +107,12 @@ class AuthSession:
 
 @attrs.frozen(kw_only=True)
 class SignInDetails:
-    """How the current user signed in."""
+    """How the current user signed in.
+
+    Attributes:
+        login_id: What the user signed in with (a username or an alias).
+        auth_flow_type: The flow used: ``USER_SRP_AUTH`` or ``USER_PASSWORD_AUTH``.
+    """
 
     login_id: str
     auth_flow_type: str
@@ -88,7 +120,13 @@ class SignInDetails:
 
 @attrs.frozen(kw_only=True)
 class AuthUser:
-    """The signed-in user, from the access token: ``username`` is Cognito's."""
+    """The signed-in user, from the access token: ``username`` is Cognito's.
+
+    Attributes:
+        username: Cognito's username (the token's ``username`` claim).
+        user_id: The user's ``sub`` claim.
+        sign_in_details: How the user signed in, when known.
+    """
 
     username: str
     user_id: str
@@ -97,7 +135,16 @@ class AuthUser:
 
 @attrs.frozen(kw_only=True)
 class SignInNextStep:
-    """What a sign-in needs next: ``DONE`` or a challenge to answer."""
+    """What a sign-in needs next: ``DONE`` or a challenge to answer.
+
+    Attributes:
+        sign_in_step: ``DONE``, or Amplify's name of the step, such as
+            ``CONFIRM_SIGN_IN_WITH_TOTP_CODE``.
+        additional_info: Where a code was sent (``CODE_DELIVERY_DESTINATION``
+            and ``CODE_DELIVERY_DELIVERY_MEDIUM``), when Cognito says.
+        missing_attributes: The user attributes a new-password challenge requires.
+        allowed_mfa_types: The MFA types the user may choose from.
+    """
 
     sign_in_step: str
     additional_info: Mapping[str, str] = attrs.field(factory=dict)
@@ -107,7 +154,12 @@ class SignInNextStep:
 
 @attrs.frozen(kw_only=True)
 class SignInResult:
-    """The outcome of ``sign_in`` or ``confirm_sign_in``."""
+    """The outcome of ``sign_in`` or ``confirm_sign_in``.
+
+    Attributes:
+        is_signed_in: The user is signed in; nothing more to answer.
+        next_step: What to do next (``DONE`` once signed in).
+    """
 
     is_signed_in: bool
     next_step: SignInNextStep
@@ -132,7 +184,18 @@ class SignOutResult:
 
 @attrs.frozen(kw_only=True)
 class UserInfo:
-    """Profile claims from the id token, as the Amplify docs' ``getUserInfo``."""
+    """Profile claims from the id token, as the Amplify docs' ``getUserInfo``.
+
+    Attributes:
+        sub: The user's ``sub`` claim.
+        email: The ``email`` claim.
+        email_verified: The ``email_verified`` claim.
+        name: The ``name`` claim.
+        given_name: The ``given_name`` claim.
+        family_name: The ``family_name`` claim.
+        groups: The ``cognito:groups`` claim.
+        custom_attributes: The ``custom:`` claims, with the prefix stripped.
+    """
 
     sub: str
     email: str | None = None

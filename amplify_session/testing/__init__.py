@@ -1,6 +1,6 @@
 """Test helpers: an embedded Cognito emulator and a fake clock.
 
-Needs the ``emulator`` extra (``pip install amplify-session[emulator]``)::
+Needs the ``emulator`` extra (``pip install amplify-session[emulator]``):
 
     with Emulator() as emulator:
         pool = emulator.provision(token_validity=timedelta(seconds=30))
