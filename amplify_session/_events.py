@@ -30,7 +30,19 @@ _log = logging.getLogger("amplify_session.events")
 
 
 class EventName(str, enum.Enum):
-    """What happened to the session."""
+    """What happened to the session; each value is Amplify's Hub event name.
+
+    Attributes:
+        SIGNED_IN: ``signedIn``: a user signed in (in another process too,
+            when the storage is shared).
+        SIGNED_OUT: ``signedOut``: the session ended (a sign-out, or a refresh
+            Cognito refused for good).
+        TOKEN_REFRESH: ``tokenRefresh``: new tokens.
+        TOKEN_REFRESH_FAILURE: ``tokenRefresh_failure``: a token refresh failed.
+        CREDENTIALS_REFRESH: ``credentialsRefresh``: new AWS credentials.
+        CREDENTIALS_REFRESH_FAILURE: ``credentialsRefresh_failure``: a
+            credentials refresh failed.
+    """
 
     SIGNED_IN = "signedIn"
     SIGNED_OUT = "signedOut"
@@ -39,10 +51,21 @@ class EventName(str, enum.Enum):
     CREDENTIALS_REFRESH = "credentialsRefresh"
     CREDENTIALS_REFRESH_FAILURE = "credentialsRefresh_failure"
 
+    def __str__(self) -> str:
+        """Amplify's Hub name (``print(event.name)`` shows ``signedIn``)."""
+        return str(self.value)
+
 
 @attrs.frozen(kw_only=True)
 class SessionEvent:
-    """One change of the session: the new session, or the error that stopped it."""
+    """One change of the session: the new session, or the error that stopped it.
+
+    Attributes:
+        name: What happened.
+        session: The session after the change.
+        error: The error, for the ``..._failure`` events (and for a ``signedOut``
+            caused by unreadable storage).
+    """
 
     name: EventName
     session: AuthSession | None = None

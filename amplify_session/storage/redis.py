@@ -103,6 +103,12 @@ class RedisStorage:
         """Close the client's connections."""
         await self._client.aclose()
 
+    async def __aenter__(self) -> RedisStorage:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     def _key(self, key: str) -> str:
         return f"{self._tag}:{key}"
 

@@ -276,3 +276,11 @@ async def test_a_flight_for_a_closing_task_group_runs_in_the_caller() -> None:
         pass  # no longer takes tasks: the run happens in the caller, and nothing leaks
     assert await flight.run(operation, forced=True, task_group=lambda: finished) == "done"
     assert not flight.in_progress
+
+
+@pytest.mark.parametrize("name", list(EventName))
+def test_an_event_name_prints_as_amplifys_hub_name(name: EventName) -> None:
+    assert str(name) == name.value
+    assert f"{name}" == name.value
+    assert name.value[0].islower()
+    assert "." not in str(name)
