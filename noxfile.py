@@ -1,17 +1,74 @@
-"""Developer tasks: `nox -s tests`, `lint`, `typecheck`, `demo`, `bench`."""
+"""Developer tasks: `nox -s tests`, `lint`, `typecheck`, `docs`, `audit`, `demo`, `bench`."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests", "tests_latest_aiobotocore"]
+nox.options.sessions = ["lint", "typecheck", "docs", "audit", "tests", "tests_latest_aiobotocore"]
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 
+# Every Python that pyproject.toml's requires-python claims.
+SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 
-@nox.session
+
+def _let_pyenv_shims_answer() -> None:
+    """Make pyenv's installed Pythons reachable as `python3.X` for nox.
+
+    pyenv's shims run only the versions that are selected; select the newest
+    installed patch of each supported version after the current selection (so
+    `python3` stays what it was).
+    """
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    if "PYENV_VERSION" in os.environ or not (root / "versions").is_dir():
+        return
+    pyenv = shutil.which("pyenv") or str(root / "bin" / "pyenv")
+    try:
+        current = subprocess.run(  # noqa: S603 (pyenv itself)
+            [pyenv, "version-name"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return
+    installed = [path.name for path in (root / "versions").iterdir()]
+    newest = []
+    for minor in SUPPORTED_PYTHONS:
+        patches = [
+            v for v in installed if v.startswith(f"{minor}.") and v[len(minor) + 1 :].isdigit()
+        ]
+        if patches:
+            newest.append(max(patches, key=lambda v: int(v.rsplit(".", 1)[1])))
+    os.environ["PYENV_VERSION"] = ":".join(dict.fromkeys([*current.split(":"), *newest]))
+
+
+def _runs(command: str) -> bool:
+    try:
+        run = subprocess.run([command, "-c", "pass"], capture_output=True, check=False)  # noqa: S603
+    except OSError:
+        return False
+    return run.returncode == 0
+
+
+def _pythons() -> list[str]:
+    """The supported Pythons this machine has; CI must have all of them."""
+    _let_pyenv_shims_answer()
+    found = [v for v in SUPPORTED_PYTHONS if _runs(f"python{v}")]
+    missing = sorted(set(SUPPORTED_PYTHONS) - set(found))
+    if missing and os.environ.get("CI"):
+        raise RuntimeError(f"CI must test every supported Python; missing: {', '.join(missing)}")
+    return found
+
+
+PYTHONS = _pythons()
+
+
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The whole test suite, against real servers on 127.0.0.1.
+    """The whole test suite, against real servers on 127.0.0.1, on every supported Python.
 
     aioboto3 pins an older aiobotocore, which these tests therefore run on.
     """
@@ -61,3 +118,28 @@ def bench(session: nox.Session) -> None:
     """
     session.install("-e", ".[test]", "pyjwt>=2.8", "matplotlib>=3.8")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def audit(session: nox.Session) -> None:
+    """Fail on a dependency with a known vulnerability, in the resolved test environment."""
+    session.install("-e", ".[test]", "aioboto3", "pip-audit>=2.7", "packaging")
+    session.run("python", "-m", "tools.dependency_audit")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The docs site into site/: the README's guide in pages and the API reference.
+
+    Warnings are errors (mkdocs.yml: strict).
+    """
+    session.install("-e", ".[docs]")
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        "site",
+        *session.posargs,
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )

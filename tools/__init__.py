@@ -1,0 +1,1 @@
+"""Developer tools run by nox sessions (not part of the package)."""
