@@ -192,6 +192,8 @@ class SessionManager:
         Call it from the task that opened the manager (``async with`` does).
         Closing a closed manager does nothing; it can be opened again.
         """
+        if self._task_group is not None:
+            await self._let_a_refresh_land()
         group, self._task_group = self._task_group, None
         try:
             if group is not None:
@@ -203,6 +205,18 @@ class SessionManager:
             # Even when the event loop is shutting down around us (asyncio.run's end).
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 await self._transport.aclose()
+
+    async def _let_a_refresh_land(self) -> None:
+        """Let a background refresh already sent finish before its task is cancelled.
+
+        Its answer may carry a rotated refresh token that Cognito has already
+        put in place of the stored one: cancelled, that answer is lost and the
+        session with it (the next process finds a refresh token Cognito refuses).
+        """
+        if self._loop is not asyncio.get_running_loop():
+            return
+        with anyio.CancelScope(shield=True), anyio.move_on_after(self._config.request_timeout):
+            await self._flight.idle()
 
     async def _settle_before_leaving(self) -> None:
         """Let a refresh run by a caller finish (its connection is about to close: a

@@ -170,8 +170,10 @@ class StrictFront:
             operation: e.g. ``"InitiateAuth"``, ``"GetId"``.
             fault: an HTTP status (500, 503, 429...), a Cognito error name
                 (``"TooManyRequestsException"``, a 400), ``"reset"`` (drop the
-                connection), ``"stall"`` (never answer), or a float: answer
-                normally after that many seconds.
+                connection), ``"stall"`` (never answer), a float: answer
+                normally after that many seconds, or ``"late:<seconds>"``: do
+                the work at once (a refresh token is rotated, say) and send
+                the answer that many seconds later.
         """
         with self._lock:
             self._faults.append((operation, fault, times))
@@ -294,10 +296,20 @@ class StrictFront:
             self.requests.append((operation, body))
             self.timeline.append((time.time(), operation))
             fault = self._take_fault(operation)
+        late = 0.0
         if isinstance(fault, float):
             await asyncio.sleep(fault)
+        elif isinstance(fault, str) and fault.startswith("late:"):
+            late = float(fault.removeprefix("late:"))
         elif fault is not None:
             return await self._fault(request, fault)
+        answer = await self._answer_to(target, operation, raw, body)
+        await asyncio.sleep(late)
+        return answer
+
+    async def _answer_to(
+        self, target: str, operation: str, raw: bytes, body: dict[str, Any]
+    ) -> web.StreamResponse:
         handled = target.startswith((_IDP, _IDENTITY))
         handler = getattr(self, f"_op_{operation}", None) if handled else None
         try:

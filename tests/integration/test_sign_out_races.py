@@ -797,3 +797,33 @@ async def test_a_first_call_sign_out_clears_when_the_host_clock_is_behind(
     assert result.revoked
     async with SessionManager(config, storage=storage, clock=clock) as again:
         assert (await again.fetch_auth_session()).tokens is None
+
+
+# -- r16 --------------------------------------------------------------------------
+
+
+async def test_closing_during_a_background_rotating_refresh_keeps_the_rotated_token(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """Race: the manager closes while its background refresh waits for Cognito's answer.
+
+    Cognito has already put a new refresh token in place of the stored one; had
+    the close cancelled the refresh, its answer (the new token) would be lost and
+    the next process would find a refresh token Cognito refuses.
+    """
+    emulator.reset()
+    pool = emulator.provision(refresh_token_rotation=True)
+    config = pool.config(identity_pool_id=None, refresh_token_rotation=True)
+    clock = FakeClock()
+    path = tmp_path / "session.json"
+    async with SessionManager(config, storage=FileStorage(path), clock=clock) as manager:
+        await manager.sign_in(pool.username, pool.password)
+        emulator.front.inject("GetTokensFromRefreshToken", "late:1.0")  # rotated, answered late
+        clock.advance(INTO_REFRESH_WINDOW)  # the background loop refreshes
+        await until(lambda: emulator.front.calls["GetTokensFromRefreshToken"] == 1)
+    # Closed while the answer was on its way.
+    async with SessionManager(config, storage=FileStorage(path)) as restarted:
+        with anyio.fail_after(LIMIT):
+            session = await restarted.fetch_auth_session(force_refresh=True)
+    assert session.tokens is not None
+    assert emulator.front.calls["GetTokensFromRefreshToken"] == 2
