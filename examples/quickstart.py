@@ -13,7 +13,7 @@ import anyio
 from aiobotocore.session import get_session
 
 from amplify_session import AWSCredentials, EventName, SessionEvent, SessionManager
-from amplify_session.testing import Emulator
+from amplify_session.testing import EmulatedPool, Emulator
 
 
 def show(event: SessionEvent) -> None:
@@ -23,12 +23,16 @@ def show(event: SessionEvent) -> None:
     print(f"  event: {event.name.value:<20} access token exp={expires}{error}")
 
 
-async def main(emulator: Emulator) -> None:
+def provision(emulator: Emulator) -> EmulatedPool:
+    """The pool, user and bucket (blocking boto3 calls: done before the event loop runs)."""
     # Tokens that live 6 seconds, so a background refresh happens during the demo.
     pool = emulator.provision(token_validity=timedelta(seconds=6))
     emulator.client("s3").create_bucket(Bucket="quickstart-bucket")
     print(f"emulator at {emulator.url}; user pool {pool.user_pool_id}")
+    return pool
 
+
+async def main(emulator: Emulator, pool: EmulatedPool) -> None:
     config = pool.config(expiry_tolerance=1.0)  # short-lived tokens: see the README
     async with SessionManager(config) as manager:
         manager.subscribe(show)
@@ -69,4 +73,4 @@ async def main(emulator: Emulator) -> None:
 
 if __name__ == "__main__":
     with Emulator() as running:
-        asyncio.run(main(running))
+        asyncio.run(main(running, provision(running)))
