@@ -4,6 +4,8 @@ What AWS Amplify's ``fetchAuthSession`` is to a browser: sign-in, tokens,
 Identity Pool AWS credentials, kept fresh and served from memory.
 """
 
+import logging
+
 from ._config import AuthConfig, RetryPolicy
 from ._errors import (
     AuthError,
@@ -112,3 +114,7 @@ __all__ = [
     "sign_in",
     "sign_out",
 ]
+
+# A library's logs go where the application sends them, and nowhere when it
+# configures no logging: without this, Python prints WARNING records to stderr.
+logging.getLogger("amplify_session").addHandler(logging.NullHandler())

@@ -75,7 +75,8 @@ class CredentialsCache:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sessions = FileStorage(session_file)
-        self._cache = FileStorage(cache_file_for(session_file))
+        self._cache_file = cache_file_for(session_file)
+        self._cache = FileStorage(self._cache_file)
         self._config = config
         self._clock = clock
 
@@ -122,12 +123,19 @@ class CredentialsCache:
             _log.debug("credentials cache not written: %s", error.name)
 
     async def clear(self) -> None:
-        """Forget the kept credentials.
+        """Forget the kept credentials; never fails a sign-in or sign-out.
 
-        Raises:
-            StorageException: The cache file cannot be written.
+        A cache file that cannot be read (damaged, or with loose permissions)
+        is deleted whole: it holds nothing but these credentials.
         """
-        await self._cache.remove_item(_KEY)
+        try:
+            await self._cache.remove_item(_KEY)
+        except AuthError as error:
+            _log.debug("credentials cache unreadable (%s): deleting it", error.name)
+            try:
+                self._cache_file.unlink(missing_ok=True)
+            except OSError as unlink_error:
+                _log.debug("credentials cache not deleted: %s", type(unlink_error).__name__)
 
     def _margin(self, lifetime: float) -> float:
         """Time that must be left: the SDKs' refresh window (or ours, if longer), at most half

@@ -64,28 +64,59 @@ def _check_identity_pool_id(
         raise _invalid(attribute.name, "must look like '<region>:<uuid>'")
 
 
-def _endpoint_from_environment(service: str) -> Any:
-    """A default that reads the endpoint variables every AWS SDK reads.
+def endpoint_variable(service: str, *, global_fallback: bool = True) -> tuple[str, str] | None:
+    """(variable, URL) of the endpoint variables every AWS SDK reads, if one is set.
 
-    ``AWS_ENDPOINT_URL_<SERVICE>`` first, then ``AWS_ENDPOINT_URL``; none when
-    ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`` is true. So code that runs against
-    an emulator with boto3 runs against it with this library too, unchanged.
+    ``AWS_ENDPOINT_URL_<SERVICE>`` first, then (``global_fallback``)
+    ``AWS_ENDPOINT_URL``; none when ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`` is
+    true; an empty variable counts as unset, as in botocore. An unusable URL
+    raises InvalidConfigurationException naming the variable.
     """
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true":
+        return None
+    names = [f"AWS_ENDPOINT_URL_{service}"] + (["AWS_ENDPOINT_URL"] if global_fallback else [])
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            problem = _endpoint_problem(value)
+            if problem is not None:
+                raise InvalidConfigurationException(
+                    f"the environment variable {name} {problem}",
+                    recovery_suggestion=f"Fix or unset {name}.",
+                )
+            return name, value
+    return None
+
+
+def _endpoint_from_environment(service: str) -> Any:
+    """A default read from the endpoint variables, as boto3 reads them, so code that
+    runs against an emulator with boto3 runs against it with this library too."""
 
     def read() -> str | None:
-        if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
-            return None
-        return os.environ.get(f"AWS_ENDPOINT_URL_{service}") or os.environ.get("AWS_ENDPOINT_URL")
+        found = endpoint_variable(service)
+        return None if found is None else found[1]
 
     return attrs.Factory(read)
 
 
+def _endpoint_problem(value: object) -> str | None:
+    """What makes ``value`` unusable as an endpoint URL, or None."""
+    usage = "must be an http(s) URL such as 'http://127.0.0.1:5000'"
+    if not isinstance(value, str) or value != value.strip() or any(c.isspace() for c in value):
+        return usage
+    parts = urlsplit(value)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        return usage
+    return None
+
+
 def _check_endpoint(_: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
-    if value is None:
-        return
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise _invalid(attribute.name, "must be an http(s) URL such as 'http://127.0.0.1:5000'")
+    if value is not None and (problem := _endpoint_problem(value)) is not None:
+        raise _invalid(attribute.name, problem)
 
 
 def _check_non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:

@@ -5,19 +5,22 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
 import re
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from typing import Any, Literal
 
-from ._config import AuthConfig
+from ._config import AuthConfig, endpoint_variable
 from ._errors import InvalidParameterException, InvalidTokenException, TokenExpiredException
 from ._jwks import JWKSCache
 from ._models import JWT
 from ._policy import Clock, SystemClock
 
 __all__ = ["MAX_TOKEN_LENGTH", "TokenVerifier", "decode_jwt", "numeric_claim"]
+
+_log = logging.getLogger("amplify_session.verifier")
 
 #: Longest token accepted, checked before any decoding. Cognito id tokens
 #: with many groups and attributes stay far below this.
@@ -101,11 +104,13 @@ class TokenVerifier:
         client_id: The app client the tokens must be for.
         token_use: ``"access"`` or ``"id"``.
         jwks_url: Where the keys are, when not at the issuer or the endpoint.
-        user_pool_endpoint: An emulator's User Pool endpoint (by default what
-            ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`` says, as for
-            :class:`AuthConfig`): the keys are then fetched from
-            ``<endpoint>/<user_pool_id>/.well-known/jwks.json``, and the
-            issuer may also be ``<endpoint>/<user_pool_id>`` (cognito-local's).
+        user_pool_endpoint: An emulator's User Pool endpoint: the keys are
+            then fetched from ``<endpoint>/<user_pool_id>/.well-known/jwks.json``,
+            and the issuer may also be ``<endpoint>/<user_pool_id>``
+            (cognito-local's). By default, what
+            ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`` says (logged as a
+            warning: it decides whose keys are trusted); never the global
+            ``AWS_ENDPOINT_URL``, which is often set for other services.
         leeway: Seconds of tolerance on ``exp`` and ``nbf``.
         required_groups: Groups (``cognito:groups``) the user must all be in.
         required_scopes: Scopes (access tokens' ``scope``) that must all be granted.
@@ -132,14 +137,11 @@ class TokenVerifier:
         max_token_length: int = 16 * 1024,
         cache_size: int = 10_000,
     ) -> None:
-        if user_pool_endpoint is None:  # the environment's, as AuthConfig reads it
-            config = AuthConfig(user_pool_id=user_pool_id, user_pool_client_id=client_id)
-        else:
-            config = AuthConfig(
-                user_pool_id=user_pool_id,
-                user_pool_client_id=client_id,
-                user_pool_endpoint=user_pool_endpoint,
-            )
+        config = AuthConfig(
+            user_pool_id=user_pool_id,
+            user_pool_client_id=client_id,
+            user_pool_endpoint=user_pool_endpoint or _endpoint_from_environment(),
+        )
         if token_use not in ("access", "id"):
             raise InvalidParameterException("token_use must be 'access' or 'id'")
         self._issuer = f"https://cognito-idp.{config.region}.amazonaws.com/{user_pool_id}"
@@ -279,3 +281,14 @@ def numeric_claim(claims: Mapping[str, Any], name: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
+
+
+def _endpoint_from_environment() -> str | None:
+    """The Cognito-specific endpoint variable only: a verifier decides whose keys to
+    trust, so a global ``AWS_ENDPOINT_URL`` meant for S3 or SQS must not move it."""
+    found = endpoint_variable("COGNITO_IDENTITY_PROVIDER", global_fallback=False)
+    if found is None:
+        return None
+    variable, url = found
+    _log.warning("TokenVerifier trusts the keys served at the endpoint %s names", variable)
+    return url

@@ -175,6 +175,7 @@ class StrictFront:
                 the work at once (a refresh token is rotated, say) and send
                 the answer that many seconds later.
         """
+        _check_fault(fault)
         with self._lock:
             self._faults.append((operation, fault, times))
 
@@ -198,6 +199,8 @@ class StrictFront:
         takes them); ``injected`` counts them per operation.
         """
         with self._lock:
+            for fault in faults:
+                _check_fault(fault)
             self._chaos = (rate, faults, operations, random.Random(seed))  # noqa: S311
 
     def plan_challenges(
@@ -740,3 +743,14 @@ def _error(name: str, message: str, status: int = 400) -> web.Response:
         headers={"x-amzn-errortype": f"{name}:"},
         content_type="application/x-amz-json-1.1",
     )
+
+
+def _check_fault(fault: int | float | str) -> None:
+    """Refuse a ``late:`` fault whose delay is not a number of seconds, when injected."""
+    if isinstance(fault, str) and fault.startswith("late:"):
+        try:
+            delay = float(fault.removeprefix("late:"))
+        except ValueError:
+            delay = -1.0
+        if not 0 <= delay < 3600:
+            raise ValueError(f"{fault!r}: 'late:' takes seconds, e.g. 'late:1.0'")
