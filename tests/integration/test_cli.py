@@ -21,21 +21,7 @@ from amplify_session import FileStorage, SessionManager
 from amplify_session._cli import _Context, cli
 from amplify_session._cli_credentials import CredentialsCache, cache_file_for
 from amplify_session.testing import EmulatedPool, Emulator
-
-
-def _env(pool: EmulatedPool, session_file: Path) -> dict[str, str]:
-    return {
-        "AMPLIFY_SESSION_USER_POOL_ID": pool.user_pool_id,
-        "AMPLIFY_SESSION_CLIENT_ID": pool.client_id,
-        "AMPLIFY_SESSION_IDENTITY_POOL_ID": pool.identity_pool_id,
-        "AMPLIFY_SESSION_USER_POOL_ENDPOINT": pool.endpoint,
-        "AMPLIFY_SESSION_IDENTITY_POOL_ENDPOINT": pool.endpoint,
-        "AMPLIFY_SESSION_SESSION_FILE": str(session_file),
-    }
-
-
-def _cli(pool: EmulatedPool, session_file: Path, *args: str, stdin: str | None = None) -> Any:
-    return CliRunner().invoke(cli, list(args), input=stdin, env=_env(pool, session_file))
+from tests.support.cli_runner import cli_env, run_cli
 
 
 def test_help_everywhere() -> None:
@@ -59,38 +45,38 @@ def test_a_whole_session_from_the_shell(
     pool: EmulatedPool, emulator: Emulator, tmp_path: Path
 ) -> None:
     session_file = tmp_path / "session.json"
-    signed_in = _cli(pool, session_file, "sign-in", pool.username, stdin=pool.password + "\n")
+    signed_in = run_cli(pool, session_file, "sign-in", pool.username, stdin=pool.password + "\n")
     assert signed_in.exit_code == 0, signed_in.output
     assert f"signed in as {pool.username}" in signed_in.output
     assert pool.password not in signed_in.output
 
-    status = _cli(pool, session_file, "status")
+    status = run_cli(pool, session_file, "status")
     assert status.exit_code == 0
     assert pool.username in status.output
     assert "expire in" in status.output
     assert "identity:" in status.output
 
-    token = _cli(pool, session_file, "token", "--access").output.strip()
+    token = run_cli(pool, session_file, "token", "--access").output.strip()
     assert token.count(".") == 2
     assert token not in status.output  # status never shows a token
 
-    decoded = json.loads(_cli(pool, session_file, "decode", token).output)
+    decoded = json.loads(run_cli(pool, session_file, "decode", token).output)
     assert decoded["payload"]["username"] == pool.username
     assert "expires" in decoded
 
     jwks = f"{emulator.url}/{pool.user_pool_id}/.well-known/jwks.json"
-    verified = _cli(pool, session_file, "verify", token, "--jwks-url", jwks)
+    verified = run_cli(pool, session_file, "verify", token, "--jwks-url", jwks)
     assert verified.exit_code == 0, verified.output
     assert json.loads(verified.output)["token_use"] == "access"
 
-    creds = json.loads(_cli(pool, session_file, "credentials").output)
+    creds = json.loads(run_cli(pool, session_file, "credentials").output)
     assert creds["Version"] == 1
     assert creds["AccessKeyId"] in emulator.front.issued_access_keys
     assert creds["Expiration"].endswith("Z")
 
-    signed_out = _cli(pool, session_file, "sign-out")
+    signed_out = run_cli(pool, session_file, "sign-out")
     assert signed_out.exit_code == 0
-    assert _cli(pool, session_file, "status").output.strip() == "signed out"
+    assert run_cli(pool, session_file, "status").output.strip() == "signed out"
 
 
 @pytest.mark.parametrize(
@@ -109,7 +95,7 @@ def test_errors_are_one_line_with_distinct_exit_codes(
     code: int,
     message: str,
 ) -> None:
-    result = _cli(pool, tmp_path / "session.json", *args, stdin=stdin)
+    result = run_cli(pool, tmp_path / "session.json", *args, stdin=stdin)
     assert result.exit_code == code
     assert message in result.output
     assert "Traceback" not in result.output
@@ -126,7 +112,7 @@ def test_boto3_uses_the_cli_as_its_credential_process(
     pool: EmulatedPool, emulator: Emulator, tmp_path: Path
 ) -> None:
     session_file = tmp_path / "session.json"
-    env = {**os.environ, **_env(pool, session_file)}
+    env = {**os.environ, **cli_env(pool, session_file)}
     subprocess.run(
         [sys.executable, "-m", "amplify_session", "sign-in", pool.username],
         input=pool.password + "\n",
@@ -167,7 +153,7 @@ def test_boto3_uses_the_cli_as_its_credential_process(
 
 
 def _sign_in(pool: EmulatedPool, session_file: Path) -> None:
-    signed_in = _cli(pool, session_file, "sign-in", pool.username, stdin=pool.password + "\n")
+    signed_in = run_cli(pool, session_file, "sign-in", pool.username, stdin=pool.password + "\n")
     assert signed_in.exit_code == 0, signed_in.output
 
 
@@ -182,10 +168,10 @@ def test_verify_finds_the_keys_at_the_endpoint_override(
 ) -> None:
     session_file = tmp_path / "session.json"
     _sign_in(pool, session_file)
-    token = _cli(pool, session_file, "token").output.strip()
+    token = run_cli(pool, session_file, "token").output.strip()
     # moto's own server serves <endpoint>/<pool id>/.well-known/jwks.json, as cognito-local
     # does (the strict front answers the API only).
-    env = {**_env(pool, session_file), "AMPLIFY_SESSION_USER_POOL_ENDPOINT": emulator.url + "/"}
+    env = {**cli_env(pool, session_file), "AMPLIFY_SESSION_USER_POOL_ENDPOINT": emulator.url + "/"}
     verified = CliRunner().invoke(cli, ["verify", token], env=env)
     assert verified.exit_code == 0, verified.output
     claims = json.loads(verified.output)
@@ -203,7 +189,7 @@ def _credential_process(pool: EmulatedPool, session_file: Path) -> tuple[dict[st
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "amplify_session", "credentials", "--format", "credential-process"],
-        env={**os.environ, **_env(pool, session_file)},
+        env={**os.environ, **cli_env(pool, session_file)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -241,7 +227,7 @@ def test_credential_process_reuses_unexpired_credentials(
 
 
 def _credentials(pool: EmulatedPool, session_file: Path) -> Any:
-    return _cli(pool, session_file, "credentials", "--format", "credential-process")
+    return run_cli(pool, session_file, "credentials", "--format", "credential-process")
 
 
 def test_credentials_are_fetched_again_near_expiry_and_after_sign_out(
@@ -270,7 +256,7 @@ def test_credentials_are_fetched_again_near_expiry_and_after_sign_out(
     assert renewed["AccessKeyId"] != first["AccessKeyId"]
     assert emulator.front.calls["GetCredentialsForIdentity"] == fetches + 1
 
-    assert _cli(pool, session_file, "sign-out").exit_code == 0
+    assert run_cli(pool, session_file, "sign-out").exit_code == 0
     assert "credentials" not in cache_file_for(session_file).read_text()
     assert _credentials(pool, session_file).exit_code == 3
 

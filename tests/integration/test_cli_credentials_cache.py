@@ -4,28 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-from click.testing import CliRunner
-
-from amplify_session._cli import cli
 from amplify_session._cli_credentials import cache_file_for
 from amplify_session.testing import EmulatedPool
-
-
-def _env(pool: EmulatedPool, session_file: Path) -> dict[str, str]:
-    return {
-        "AMPLIFY_SESSION_USER_POOL_ID": pool.user_pool_id,
-        "AMPLIFY_SESSION_CLIENT_ID": pool.client_id,
-        "AMPLIFY_SESSION_IDENTITY_POOL_ID": pool.identity_pool_id,
-        "AMPLIFY_SESSION_USER_POOL_ENDPOINT": pool.endpoint,
-        "AMPLIFY_SESSION_IDENTITY_POOL_ENDPOINT": pool.endpoint,
-        "AMPLIFY_SESSION_SESSION_FILE": str(session_file),
-    }
-
-
-def _cli(pool: EmulatedPool, session_file: Path, *args: str, stdin: str | None = None) -> Any:
-    return CliRunner().invoke(cli, list(args), input=stdin, env=_env(pool, session_file))
+from tests.support.cli_runner import run_cli
 
 
 def _damage(cache_file: Path) -> None:
@@ -40,23 +22,23 @@ def test_sign_in_succeeds_over_a_damaged_credentials_cache(
 ) -> None:
     session_file = tmp_path / "session.json"
     _damage(cache_file_for(session_file))
-    signed_in = _cli(pool, session_file, "sign-in", pool.username, stdin=pool.password + "\n")
+    signed_in = run_cli(pool, session_file, "sign-in", pool.username, stdin=pool.password + "\n")
     # The cache is a convenience of `credentials`, which ignores a damaged one: sign-in must too.
     assert signed_in.exit_code == 0, signed_in.output
-    assert _cli(pool, session_file, "status").exit_code == 0
+    assert run_cli(pool, session_file, "status").exit_code == 0
 
 
 def test_sign_out_over_a_damaged_credentials_cache_reports_success(
     pool: EmulatedPool, tmp_path: Path
 ) -> None:
     session_file = tmp_path / "session.json"
-    signed_in = _cli(pool, session_file, "sign-in", pool.username, stdin=pool.password + "\n")
+    signed_in = run_cli(pool, session_file, "sign-in", pool.username, stdin=pool.password + "\n")
     assert signed_in.exit_code == 0, signed_in.output
-    kept = json.loads(_cli(pool, session_file, "credentials").output)
+    kept = json.loads(run_cli(pool, session_file, "credentials").output)
     assert kept["AccessKeyId"]
     _damage(cache_file_for(session_file))
 
-    signed_out = _cli(pool, session_file, "sign-out")
+    signed_out = run_cli(pool, session_file, "sign-out")
     # Cognito was told and the session is gone: the command did what it was asked.
     assert signed_out.exit_code == 0, signed_out.output
-    assert _cli(pool, session_file, "token").exit_code == 3  # really signed out
+    assert run_cli(pool, session_file, "token").exit_code == 3  # really signed out

@@ -9,16 +9,16 @@ on AWS.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import anyio
 import pytest
 from botocore.exceptions import ClientError
 
-from amplify_session import AuthError, EventName, SessionEvent, SessionManager, TokenVerifier
+from amplify_session import AuthError, EventName, SessionManager, TokenVerifier
 from tests.support.cognito_local import CognitoLocal, LocalPool, ensure_installed, running
 from tests.support.retry import fast_retry
+from tests.support.waiting import next_event
 
 pytestmark = pytest.mark.anyio
 FLOW = "USER_PASSWORD_AUTH"
@@ -44,14 +44,6 @@ def _installed() -> Path:
 def local_pool(cognito_local: CognitoLocal) -> LocalPool:
     """A fresh pool, app client and confirmed user; tokens live an hour."""
     return cognito_local.provision()
-
-
-async def _next(events: AsyncIterator[SessionEvent], name: EventName) -> SessionEvent:
-    with anyio.fail_after(10):
-        async for event in events:
-            if event.name is name:
-                return event
-    raise AssertionError(f"no {name} event")
 
 
 async def test_password_sign_in_and_current_user(local_pool: LocalPool) -> None:
@@ -99,7 +91,7 @@ async def test_tokens_are_refreshed_in_the_background_before_expiry(
         events = manager.events()
         await manager.sign_in(short.email, short.password, auth_flow=FLOW)
         first = await manager.fetch_auth_session()
-        event = await _next(events, EventName.TOKEN_REFRESH)  # nobody asked for it
+        event = await next_event(events, EventName.TOKEN_REFRESH)  # nobody asked for it
         await events.aclose()
         assert first.tokens is not None
         assert event.session is not None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -19,20 +18,11 @@ from amplify_session import (
 )
 from amplify_session.testing import EmulatedPool, Emulator, FakeClock
 from tests.support.retry import fast_retry
-from tests.support.waiting import until
+from tests.support.waiting import next_event, until
 
 pytestmark = pytest.mark.anyio
 NO_RETRY = fast_retry(1)
 INTO_REFRESH_WINDOW = 3600 - 300 + 1  # hour-long tokens, default 300 s window
-
-
-async def _next(events: AsyncIterator[SessionEvent], name: EventName) -> SessionEvent:
-    """The next event called ``name`` (a bounded wait: a hang fails the test)."""
-    with anyio.fail_after(10):
-        async for event in events:
-            if event.name is name:
-                return event
-    raise AssertionError(f"no {name} event")
 
 
 async def test_tokens_are_refreshed_in_the_background_before_expiry(
@@ -45,7 +35,7 @@ async def test_tokens_are_refreshed_in_the_background_before_expiry(
         await manager.sign_in(pool.username, pool.password)
         first = await manager.fetch_auth_session()
         clock.advance(INTO_REFRESH_WINDOW)
-        event = await _next(events, EventName.TOKEN_REFRESH)
+        event = await next_event(events, EventName.TOKEN_REFRESH)
         assert event.session is not None
         assert event.session.tokens is not None
         assert first.tokens is not None
@@ -68,7 +58,7 @@ async def test_stale_tokens_are_served_while_refresh_fails_then_it_recovers(
         cached = await manager.fetch_auth_session()
         emulator.front.inject("InitiateAuth", 503, times=10_000)
         clock.advance(INTO_REFRESH_WINDOW)
-        failure = await _next(events, EventName.TOKEN_REFRESH_FAILURE)
+        failure = await next_event(events, EventName.TOKEN_REFRESH_FAILURE)
         assert failure.error is not None
         assert failure.error.retryable
         # Still valid: served at once, nothing cleared.
@@ -110,7 +100,7 @@ async def test_a_definitive_failure_signs_out_once_and_guests_get_credentials(
         )
         events = manager.events()
         clock.advance(INTO_REFRESH_WINDOW)
-        await _next(events, EventName.SIGNED_OUT)
+        await next_event(events, EventName.SIGNED_OUT)
         session = await manager.fetch_auth_session()
         assert session.tokens is None
         assert session.credentials is not None  # a guest's
@@ -230,7 +220,7 @@ async def test_clock_drift_is_measured_and_refresh_happens_at_server_time(
         clock.advance(INTO_REFRESH_WINDOW - 60)
         assert await manager.fetch_auth_session() is first  # not yet due at server time
         clock.advance(60)
-        await _next(events, EventName.TOKEN_REFRESH)
+        await next_event(events, EventName.TOKEN_REFRESH)
         await events.aclose()
     assert emulator.front.calls["InitiateAuth"] == 2
 
