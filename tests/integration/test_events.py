@@ -30,7 +30,8 @@ async def test_sync_and_async_listeners_see_every_change_in_order(pool: Emulated
         await anyio.lowlevel.checkpoint()
         async_seen.append(event.name)
 
-    async with SessionManager(pool.config()) as manager:
+    # Without guest access: a guest's credentials would follow the sign-out.
+    async with SessionManager(pool.config(allow_guest_access=False)) as manager:
         manager.subscribe(sync_seen.append)
         manager.subscribe(async_listener, events={EventName.SIGNED_IN, EventName.SIGNED_OUT})
         await manager.sign_in(pool.username, pool.password)
