@@ -8,7 +8,7 @@ demo: $(NOX)
 	$(NOX) -s demo
 
 test: $(NOX)
-	$(NOX) -s lint typecheck docs audit tests tests_latest_aiobotocore
+	$(NOX) -s lint typecheck docs audit tests tests_heavy tests_latest_aiobotocore
 
 bench: $(NOX)
 	$(NOX) -s bench

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "docs", "audit", "tests", "tests_latest_aiobotocore"]
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "docs",
+    "audit",
+    "tests",
+    "tests_heavy",
+    "tests_latest_aiobotocore",
+]
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 
@@ -73,18 +81,27 @@ DEV_MODE_PYTHON = "3.12"
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The whole test suite, against real servers on 127.0.0.1, on every supported Python.
+    """The test suite, against real servers on 127.0.0.1, on every supported Python.
 
+    The heavy tests (marked ``heavy``: the model-based test, the soak, the Redis
+    fleets, the SIGKILL loop; minutes of processes) run once, in tests_heavy.
     aioboto3 pins an older aiobotocore, which these tests therefore run on.
     """
     session.install("-e", ".[test]", "aioboto3")
-    env, options = {}, []
+    env, options = {}, ["-m", "not heavy"]
     if session.python == DEV_MODE_PYTHON:
         env["PYTHONDEVMODE"] = "1"
         # moto's own server answers with two Server headers, which aiohttp refuses in
         # development mode (the embedded emulator writes one): run on the other versions.
-        options = ["--deselect", "tests/integration/test_moto_untouched.py"]
+        options += ["--deselect", "tests/integration/test_moto_untouched.py"]
     session.run("pytest", *options, *session.posargs, env=env)
+
+
+@nox.session(python=PYTHONS[-1:])
+def tests_heavy(session: nox.Session) -> None:
+    """The heavy tests, once, on the newest supported Python."""
+    session.install("-e", ".[test]", "aioboto3")
+    session.run("pytest", "-m", "heavy", *session.posargs)
 
 
 @nox.session

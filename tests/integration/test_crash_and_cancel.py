@@ -36,6 +36,7 @@ def _write_generations(path: str, started: multiprocessing.synchronize.Event) ->
     anyio.run(run)
 
 
+@pytest.mark.heavy
 async def test_a_writer_killed_anywhere_leaves_a_whole_old_or_new_set(tmp_path: Path) -> None:
     path = tmp_path / "session.json"
     context = multiprocessing.get_context("forkserver")

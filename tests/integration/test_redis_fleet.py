@@ -21,7 +21,7 @@ from amplify_session.storage.redis import RedisStorage
 from amplify_session.testing import EmulatedPool, Emulator
 from tests.support.redis_server import RedisServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.heavy]
 ROOT = Path(__file__).parents[2]
 WORKERS = 8
 

@@ -54,6 +54,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import attrs
+import pytest
 from anyio.from_thread import start_blocking_portal
 from hypothesis import HealthCheck, note, settings
 from hypothesis import strategies as st
@@ -812,6 +813,7 @@ class SessionModel(RuleBasedStateMachine):
             raise s.fail("storage and memory disagree: the stored tokens are not those served")
 
 
+@pytest.mark.heavy
 def test_session_model(emulator: Emulator) -> None:
     SessionModel.emulator = emulator
     try:

@@ -21,7 +21,7 @@ from amplify_session.testing import Emulator
 from tests.support.retry import fast_retry
 from tests.support.waiting import until
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.heavy]
 CYCLES = int(os.environ.get("AMPLIFY_SESSION_SOAK_CYCLES", "20"))
 CALLERS = 1_000
 FAULTS = (500, 503, 429, "TooManyRequestsException", "reset", "stall")
