@@ -40,6 +40,7 @@ import anyio.to_thread
 import filelock
 
 from .._errors import AuthError, StorageException
+from ._changes import merge_changes
 
 __all__ = ["FileStorage"]
 
@@ -189,11 +190,7 @@ class FileStorage:
         self._make_directory()
         with self._lock:
             items = {} if changes is None else self._read()
-            for key, value in (changes or {}).items():
-                if value is None:
-                    items.pop(key, None)
-                else:
-                    items[key] = value
+            merge_changes(items, (changes or {}).items())
             self._write(items)
 
     def _read(self) -> dict[str, str]:

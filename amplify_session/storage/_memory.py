@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .._errors import StorageException
+from ._changes import merge_changes
 
 __all__ = ["MemoryStorage"]
 
@@ -54,11 +55,7 @@ class MemoryStorage:
             _check_key(key)
             if value is not None:
                 _check_value(value)
-        for key, value in checked:
-            if value is None:
-                self._items.pop(key, None)
-            else:
-                self._items[key] = value
+        merge_changes(self._items, checked)
 
 
 def _check_key(key: object) -> None:

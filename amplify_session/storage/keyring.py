@@ -22,6 +22,7 @@ import keyring
 import keyring.errors
 
 from .._errors import AuthError, StorageException
+from ._changes import merge_changes
 
 __all__ = ["KeyringStorage"]
 
@@ -63,11 +64,7 @@ class KeyringStorage:
         """Apply all ``changes`` in one write of the entry."""
         async with self._lock:
             items = await self._load()
-            for key, value in changes.items():
-                if value is None:
-                    items.pop(key, None)
-                else:
-                    items[key] = value
+            merge_changes(items, changes.items())
             document = json.dumps(items, sort_keys=True)
             await anyio.to_thread.run_sync(self._set, document)
 
