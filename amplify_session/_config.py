@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from ._errors import InvalidConfigurationException
+from ._secret_repr import secret_repr
 
 __all__ = ["AuthConfig", "RetryPolicy"]
 
@@ -156,10 +157,6 @@ class RetryPolicy:
     wait_jitter: float = attrs.field(default=1.0, validator=_check_non_negative)
 
 
-def _secret_repr(value: str | None) -> str:
-    return "None" if value is None else "'***'"
-
-
 @attrs.frozen(kw_only=True)
 class AuthConfig:
     """Where the User Pool and Identity Pool are, and the session policy.
@@ -196,7 +193,7 @@ class AuthConfig:
 
     user_pool_id: str = attrs.field(validator=_check_user_pool_id)
     user_pool_client_id: str = attrs.field(validator=_check_client_id)
-    client_secret: str | None = attrs.field(default=None, repr=_secret_repr)
+    client_secret: str | None = attrs.field(default=None, repr=secret_repr)
     identity_pool_id: str | None = attrs.field(default=None, validator=_check_identity_pool_id)
     # None means "the region in user_pool_id"; always a str once constructed.
     region: str | None = None

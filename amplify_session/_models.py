@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from ._secret_repr import secret_repr
+
 __all__ = [
     "AWSCredentials",
     "AuthSession",
@@ -20,12 +22,6 @@ __all__ = [
     "SignOutResult",
     "UserInfo",
 ]
-
-_REDACTED = "'***'"
-
-
-def _redacted(value: object) -> str:
-    return "None" if value is None else _REDACTED
 
 
 @attrs.frozen(kw_only=True)
@@ -67,7 +63,7 @@ class AuthTokens:
 
     access_token: JWT
     id_token: JWT | None = None
-    refresh_token: str | None = attrs.field(default=None, repr=_redacted)
+    refresh_token: str | None = attrs.field(default=None, repr=secret_repr)
 
 
 @attrs.frozen(kw_only=True)
@@ -82,8 +78,8 @@ class AWSCredentials:
     """
 
     access_key_id: str
-    secret_access_key: str = attrs.field(repr=_redacted)
-    session_token: str | None = attrs.field(default=None, repr=_redacted)
+    secret_access_key: str = attrs.field(repr=secret_repr)
+    session_token: str | None = attrs.field(default=None, repr=secret_repr)
     expiration: datetime | None = None
 
 

@@ -38,6 +38,7 @@ from ._errors import AuthError, InvalidResponseException, InvalidTokenException,
 from ._jwt import decode_jwt, numeric_claim
 from ._models import JWT, AuthTokens, SignInDetails
 from ._policy import clock_drift
+from ._secret_repr import secret_repr
 from .storage import CoordinatedStorage, KeyValueStorage, LockingStorage, write_items
 
 __all__ = [
@@ -96,7 +97,7 @@ class TokenSet:
     username: str
     access_token: JWT
     id_token: JWT | None
-    refresh_token: str | None = attrs.field(repr=lambda v: "None" if v is None else "'***'")
+    refresh_token: str | None = attrs.field(repr=secret_repr)
     clock_drift: float = 0.0
     sign_in_details: SignInDetails | None = None
     device_key: str | None = None

@@ -12,6 +12,7 @@ import attrs
 
 from .._config import AuthConfig
 from .._errors import InvalidResponseException
+from .._secret_repr import secret_repr
 from ._transport import CognitoTransport, Service
 
 __all__ = [
@@ -23,17 +24,13 @@ __all__ = [
 ]
 
 
-def _redacted(value: object) -> str:
-    return "None" if value is None else "'***'"
-
-
 @attrs.frozen(kw_only=True)
 class AuthenticationResult:
     """Raw tokens from Cognito; refresh and id tokens may be absent."""
 
-    access_token: str = attrs.field(repr=_redacted)
-    id_token: str | None = attrs.field(default=None, repr=_redacted)
-    refresh_token: str | None = attrs.field(default=None, repr=_redacted)
+    access_token: str = attrs.field(repr=secret_repr)
+    id_token: str | None = attrs.field(default=None, repr=secret_repr)
+    refresh_token: str | None = attrs.field(default=None, repr=secret_repr)
     device_key: str | None = None
     device_group_key: str | None = None
 
@@ -43,7 +40,7 @@ class Challenge:
     """A challenge Cognito wants answered before it hands out tokens."""
 
     name: str
-    session: str | None = attrs.field(default=None, repr=_redacted)
+    session: str | None = attrs.field(default=None, repr=secret_repr)
     parameters: Mapping[str, str] = attrs.field(factory=dict)
 
 
