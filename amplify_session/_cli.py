@@ -31,12 +31,13 @@ from ._errors import (
     InvalidConfigurationException,
     InvalidTokenException,
     NetworkError,
+    NoCredentialsException,
     StorageException,
     UserUnAuthenticatedException,
 )
 from ._jwt import TokenVerifier, decode_jwt
 from ._manager import SessionManager
-from ._models import AWSCredentials, SignInResult
+from ._models import AWSCredentials, SignInResult, credentials_of
 from .storage import FileStorage
 
 __all__ = ["EXIT_CODES", "main"]
@@ -46,6 +47,7 @@ _T = TypeVar("_T")
 #: Exit codes by kind of failure (click itself exits 2 on usage errors).
 EXIT_CODES: dict[type[AuthError], int] = {
     UserUnAuthenticatedException: 3,
+    NoCredentialsException: 3,
     InvalidTokenException: 5,
     NetworkError: 6,
     InvalidConfigurationException: 7,
@@ -324,11 +326,7 @@ def credentials(context: _Context, output: str) -> None:
         if creds is None:
             async with context.manager() as manager:
                 session = await manager.fetch_auth_session()
-            creds = session.credentials
-            if creds is None:
-                raise UserUnAuthenticatedException(
-                    "no AWS credentials: sign in, with an identity pool configured"
-                )
+            creds = credentials_of(session)
             await cache.put(creds, session.identity_id)
         click.echo(_credential_process_document(creds))
 

@@ -28,7 +28,6 @@ from ._errors import (
     AuthError,
     InvalidParameterException,
     InvalidStateException,
-    NoCredentialsException,
     NotAuthorizedException,
     UserAlreadyAuthenticatedException,
     UserUnAuthenticatedException,
@@ -44,6 +43,7 @@ from ._models import (
     SignInResult,
     SignOutResult,
     UserInfo,
+    credentials_of,
 )
 from ._policy import Backoff, Clock, SystemClock
 from ._refresh import TokenRefresher
@@ -525,14 +525,7 @@ class SessionManager:
         Raises:
             NoCredentialsException: The session has no credentials.
         """
-        credentials = await self.get_credentials()
-        if credentials is None:
-            raise NoCredentialsException(
-                "no AWS credentials available",
-                recovery_suggestion="Configure identity_pool_id and sign in "
-                "(or set allow_guest_access).",
-            )
-        return await operation(credentials)
+        return await operation(credentials_of(await self.fetch_auth_session()))
 
     # -- events --------------------------------------------------------------
 

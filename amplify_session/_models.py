@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from ._errors import NoCredentialsException
 from ._secret_repr import secret_repr
 
 __all__ = [
@@ -99,6 +100,21 @@ class AuthSession:
     credentials: AWSCredentials | None = None
     identity_id: str | None = None
     user_sub: str | None = None
+
+
+def credentials_of(session: AuthSession) -> AWSCredentials:
+    """``session``'s AWS credentials; the one place that says there are none.
+
+    Raises:
+        NoCredentialsException: The session has no Identity Pool credentials.
+    """
+    if session.credentials is None:
+        raise NoCredentialsException(
+            "no AWS credentials for this session",
+            recovery_suggestion="Configure identity_pool_id and sign in "
+            "(or set allow_guest_access).",
+        )
+    return session.credentials
 
 
 @attrs.frozen(kw_only=True)

@@ -27,8 +27,8 @@ from aiobotocore.credentials import AioCredentials
 from aiobotocore.session import AioSession
 from botocore.credentials import CredentialProvider, ReadOnlyCredentials
 
-from .._errors import NoCredentialsException
 from .._manager import SessionManager
+from .._models import credentials_of
 
 __all__ = [
     "SessionCredentialProvider",
@@ -63,12 +63,7 @@ class SessionCredentials(AioCredentials):  # type: ignore[misc]
         Raises:
             NoCredentialsException: The session has no Identity Pool credentials.
         """
-        credentials = await self._manager.get_credentials()
-        if credentials is None:
-            raise NoCredentialsException(
-                "the session has no AWS credentials for this client",
-                recovery_suggestion="Sign in (or allow guest access) with an identity pool.",
-            )
+        credentials = credentials_of(await self._manager.fetch_auth_session())
         self.access_key = credentials.access_key_id
         self.secret_key = credentials.secret_access_key
         self.token = credentials.session_token
