@@ -5,7 +5,9 @@ Identity Pool AWS credentials, kept fresh and served from memory.
 """
 
 import logging
+from typing import TYPE_CHECKING
 
+from ._cognito import CognitoRequest, CognitoResponse, Transport
 from ._config import AuthConfig, RetryPolicy
 from ._errors import (
     AuthError,
@@ -44,7 +46,7 @@ from ._facade import (
     sign_in,
     sign_out,
 )
-from ._jwt import TokenVerifier, decode_jwt
+from ._jwt import decode_jwt
 from ._manager import SessionManager
 from ._models import (
     JWT,
@@ -60,6 +62,9 @@ from ._models import (
 )
 from .storage import FileStorage, KeyValueStorage, MemoryStorage
 
+if TYPE_CHECKING:
+    from ._verifier import TokenVerifier
+
 __all__ = [
     "AWSCredentials",
     "AuthConfig",
@@ -68,6 +73,8 @@ __all__ = [
     "AuthTokens",
     "AuthUser",
     "CodeMismatchException",
+    "CognitoRequest",
+    "CognitoResponse",
     "EventName",
     "ExpiredCodeException",
     "FileStorage",
@@ -100,6 +107,7 @@ __all__ = [
     "TokenRevokedException",
     "TokenVerifier",
     "TooManyRequestsException",
+    "Transport",
     "UserAlreadyAuthenticatedException",
     "UserInfo",
     "UserNotConfirmedException",
@@ -118,3 +126,18 @@ __all__ = [
 # A library's logs go where the application sends them, and nowhere when it
 # configures no logging: without this, Python prints WARNING records to stderr.
 logging.getLogger("amplify_session").addHandler(logging.NullHandler())
+
+
+def __getattr__(name: str) -> object:
+    """Import ``TokenVerifier`` on first use (PEP 562): it brings python-jose and the
+    JWKS client, which a service that only holds a session never needs."""
+    if name == "TokenVerifier":
+        from ._verifier import TokenVerifier as verifier
+
+        globals()[name] = verifier  # later look-ups skip this function
+        return verifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

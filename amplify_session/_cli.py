@@ -35,9 +35,10 @@ from ._errors import (
     StorageException,
     UserUnAuthenticatedException,
 )
-from ._jwt import TokenVerifier, decode_jwt
+from ._jwt import decode_jwt
 from ._manager import SessionManager
 from ._models import AWSCredentials, SignInResult, credentials_of
+from ._sign_in import SUPPORTED_FLOWS
 from .storage import FileStorage
 
 __all__ = ["EXIT_CODES", "main"]
@@ -183,8 +184,8 @@ def _log_to_stderr() -> Callable[[], None]:
 @click.argument("username")
 @click.option(
     "--auth-flow",
-    type=click.Choice(["USER_SRP_AUTH", "USER_PASSWORD_AUTH"]),
-    default="USER_SRP_AUTH",
+    type=click.Choice(SUPPORTED_FLOWS),
+    default=SUPPORTED_FLOWS[0],
     show_default=True,
 )
 @click.pass_obj
@@ -289,6 +290,7 @@ def decode(jwt: str) -> None:
 def verify(context: _Context, jwt: str, token_use: str, jwks_url: str | None) -> None:
     """Verify a token's signature, issuer, client and expiry; print its claims."""
     config = context.config()
+    from ._verifier import TokenVerifier  # only this command needs python-jose and the JWKS
 
     async def run() -> None:
         async with TokenVerifier(
@@ -367,7 +369,15 @@ def sign_out(context: _Context, everywhere: bool) -> None:
 @cli.command()
 def demo() -> None:
     """Sign in against the embedded emulator and show the session (needs the emulator extra)."""
-    from .testing import Emulator
+    try:
+        # Imported here: the emulator is opt-in (moto); no other command needs it.
+        from .emulator import Emulator
+    except ModuleNotFoundError as error:
+        if error.name != "moto":
+            raise
+        raise click.ClickException(
+            "the demo needs the embedded emulator: pip install 'amplify-session[emulator]'"
+        ) from error
 
     with Emulator() as emulator:
         pool = emulator.provision()

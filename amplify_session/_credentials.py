@@ -16,8 +16,9 @@ from ._cognito import IdentityPoolClient
 from ._config import AuthConfig
 from ._errors import AuthError, InvalidResponseException, StorageException
 from ._models import AWSCredentials
-from ._policy import Clock, Schedule, schedule
-from ._token_store import StoredIdentity, TokenSet, TokenStore
+from ._timing import Clock, Schedule, schedule
+from ._token_store import TokenStore
+from ._tokens import StoredIdentity, TokenSet
 
 __all__ = ["IdentityCredentials"]
 
@@ -124,7 +125,7 @@ class IdentityCredentials:
                 identity.identity_id, logins
             )
         except AuthError as err:
-            if err.name in ("ResourceNotFoundException", "NotAuthorizedException"):
+            if err.ends_identity:
                 # The identity is gone or no longer ours: ask for a new one next time.
                 self.drop_identity()
                 with contextlib.suppress(StorageException):

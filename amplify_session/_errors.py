@@ -22,7 +22,10 @@
         LimitExceededException, InternalErrorException
 
 Any other Cognito error name becomes a plain ``AuthError`` whose ``name`` is
-that Cognito name. Messages never carry a token, password or secret: the
+that Cognito name. What an error means for the session is decided here, by
+class, and nowhere else: ``retryable`` (try again later, the session stands),
+``ends_session`` (a refused refresh ends it) and ``ends_identity`` (the
+Identity Pool id is gone). Messages never carry a token, password or secret: the
 transport scrubs the values it sent from whatever the server echoes back.
 """
 
@@ -71,10 +74,18 @@ class AuthError(Exception):
         underlying_error: The foreign exception this one translates, if any.
         retryable: True when the same call may succeed later (network,
             throttling, 5xx); such errors never clear a session.
+        ends_session: True when Cognito refusing a refresh with this error
+            means the refresh token will never work again: the session is
+            over (cleared everywhere, ``signedOut`` emitted with the error).
+        ends_identity: True when the Identity Pool answering this error means
+            the identity id is gone or no longer the session's: a new one is
+            asked for next time.
     """
 
     default_name: ClassVar[str] = "AuthError"
     default_retryable: ClassVar[bool] = False
+    ends_session: ClassVar[bool] = False
+    ends_identity: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -168,25 +179,38 @@ class InvalidStateException(_NamedAuthError):
 class NotAuthorizedException(_NamedAuthError):
     """Cognito: wrong password, revoked or expired refresh token, disabled user..."""
 
+    ends_session = True
+    ends_identity = True
+
 
 class UserNotFoundException(_NamedAuthError):
     """Cognito: the user does not exist."""
+
+    ends_session = True
 
 
 class UserNotConfirmedException(_NamedAuthError):
     """Cognito: the user signed up but is not confirmed."""
 
+    ends_session = True
+
 
 class PasswordResetRequiredException(_NamedAuthError):
     """Cognito: the user must reset the password."""
+
+    ends_session = True
 
 
 class TokenRevokedException(_NamedAuthError):
     """Cognito: the token was revoked."""
 
+    ends_session = True
+
 
 class RefreshTokenReuseException(_NamedAuthError):
     """Cognito: a rotated-out refresh token was used again."""
+
+    ends_session = True
 
 
 class CodeMismatchException(_NamedAuthError):
@@ -207,6 +231,8 @@ class InvalidPasswordException(_NamedAuthError):
 
 class ResourceNotFoundException(_NamedAuthError):
     """Cognito: the pool, client or identity does not exist."""
+
+    ends_identity = True
 
 
 class TooManyRequestsException(_NamedAuthError):

@@ -1,10 +1,11 @@
 """Single flight: one run of an operation at a time, shared by every caller waiting for it.
 
-The operation runs on the owner's task group when there is one, so a caller
-that is cancelled stops waiting without cancelling it for the others. Without
-a task group (or with one that is closing) the first caller runs it shielded
+Generic: it knows nothing of sessions or errors of its own domain. The
+operation runs on the owner's task group when there is one, so a caller that
+is cancelled stops waiting without cancelling it for the others. Without a
+task group (or with one that is closing) the first caller runs it shielded
 from its own cancellation. :meth:`SingleFlight.abort` cancels the run in
-progress (a sign-out makes it void); its waiters then start a new one.
+progress (its result is void); its waiters then start a new one.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ import anyio
 import anyio.abc
 import attrs
 
-from ._errors import AuthError
-
-__all__ = ["SingleFlight"]
+__all__ = ["FlightInterrupted", "SingleFlight"]
 
 _T = TypeVar("_T")
 
@@ -26,9 +25,13 @@ _T = TypeVar("_T")
 TaskGroupSource = Callable[[], "anyio.abc.TaskGroup | None"]
 
 
+class FlightInterrupted(Exception):
+    """The run was cancelled by its owner closing (not aborted): there is no result."""
+
+
 @attrs.define(eq=False)
 class _Flight(Generic[_T]):
-    forced: bool
+    exclusive: bool
     done: anyio.Event = attrs.field(factory=anyio.Event)
     scope: anyio.CancelScope = attrs.field(factory=anyio.CancelScope)
     value: _T | None = None
@@ -39,9 +42,9 @@ class _Flight(Generic[_T]):
 class SingleFlight(Generic[_T]):
     """Shares one in-progress run of an operation among all callers.
 
-    A forced run (``forced=True``) joins a forced run in progress; it waits
-    out an unforced one and then starts its own, so it always sees a run
-    that began after it asked.
+    An *exclusive* caller (``exclusive=True``) wants a run started for a demand
+    like its own: it joins an exclusive run in progress, waits out any other
+    and then starts its own. Everyone else joins whatever run is in progress.
     """
 
     def __init__(self) -> None:
@@ -69,31 +72,34 @@ class SingleFlight(Generic[_T]):
 
     async def run(
         self,
-        operation: Callable[[bool], Awaitable[_T]],
+        operation: Callable[[], Awaitable[_T]],
         *,
-        forced: bool,
         task_group: TaskGroupSource,
+        exclusive: bool = False,
         inline: bool = False,
     ) -> _T:
-        """Run ``operation(forced)``, or join the run in progress; return its result.
+        """Run ``operation()``, or join the run in progress; return its result.
 
         Args:
-            operation: What to run.
-            forced: See the class docstring.
+            operation: What to run when a new run starts.
             task_group: Where a new run goes (None: the caller runs it, shielded).
+            exclusive: See the class docstring.
             inline: The caller runs a new run itself, unshielded: for a caller
                 that lives as long as the task group (a background loop), so
                 that closing the group cancels the run with it.
+
+        Raises:
+            FlightInterrupted: The owner closed during the run.
         """
         while True:
             flight = self._current
             if flight is None:
-                flight = self._current = _Flight(forced)
+                flight = self._current = _Flight(exclusive)
                 if inline:
                     await self._fly(flight, operation)
                 else:
                     await self._launch(flight, operation, task_group())
-            elif forced and not flight.forced:
+            elif exclusive and not flight.exclusive:
                 await flight.done.wait()
                 continue
             await flight.done.wait()
@@ -106,7 +112,7 @@ class SingleFlight(Generic[_T]):
     async def _launch(
         self,
         flight: _Flight[_T],
-        operation: Callable[[bool], Awaitable[_T]],
+        operation: Callable[[], Awaitable[_T]],
         task_group: anyio.abc.TaskGroup | None,
     ) -> None:
         if task_group is not None and not task_group.cancel_scope.cancel_called:
@@ -120,15 +126,15 @@ class SingleFlight(Generic[_T]):
         with anyio.CancelScope(shield=True):
             await self._fly(flight, operation)
 
-    async def _fly(self, flight: _Flight[_T], operation: Callable[[bool], Awaitable[_T]]) -> None:
+    async def _fly(self, flight: _Flight[_T], operation: Callable[[], Awaitable[_T]]) -> None:
         try:
             with flight.scope:
-                flight.value = await operation(flight.forced)
+                flight.value = await operation()
         except Exception as exc:  # noqa: BLE001 (handed to every waiter)
             flight.error = exc
         except BaseException:
             # The owner is closing: waiters get an error, the cancellation goes on.
-            flight.error = AuthError("Closed", "the session manager closed during the refresh")
+            flight.error = FlightInterrupted("the owner closed during the run")
             raise
         finally:
             if self._current is flight:

@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 
 from ._errors import InvalidResponseException, InvalidTokenException, NetworkError
-from ._flight import SingleFlight
-from ._policy import Clock
+from ._flight import FlightInterrupted, SingleFlight
+from ._timing import Clock
 
 __all__ = ["JWKSCache"]
 
@@ -66,7 +66,10 @@ class JWKSCache:
         if key is not None:
             return key
         if self._flight.in_progress or self._clock.time() >= self._penalty_until:
-            await self._flight.run(self._fetch, forced=False, task_group=lambda: None)
+            try:
+                await self._flight.run(self._fetch, task_group=lambda: None)
+            except FlightInterrupted:
+                raise NetworkError("the key set download was interrupted") from None
             key = self._keys.get(kid)
         elif self._failure is not None:
             raise self._failure
@@ -74,7 +77,7 @@ class JWKSCache:
             raise InvalidTokenException("the token's key id is not in the issuer's key set")
         return key
 
-    async def _fetch(self, forced: bool) -> None:
+    async def _fetch(self) -> None:
         # The first load is free; every later fetch (an unknown key id, or a
         # failure) opens the penalty window.
         if self._loaded or self._failure is not None:

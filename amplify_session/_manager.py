@@ -2,56 +2,46 @@
 
 While open (``async with``) the manager owns a task group running the
 background refresh loop and the event listeners. A fetch of a fresh session
-touches nothing but two floats and returns the cached immutable session;
-anything else goes through single flight, so any number of callers cause one
-refresh.
+asks the published schedule one question (``Schedule.serves``) and returns the
+cached immutable session; anything else goes through single flight, so any
+number of callers cause one refresh. The parts are built in ``_assembly``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import math
-import random
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from types import TracebackType
 from typing import TypeVar
 
 import anyio
 import anyio.abc
 
-from ._cognito import AuthenticationResult, CognitoTransport, IdentityPoolClient, UserPoolClient
+from ._assembly import assemble
+from ._cognito import Transport
 from ._config import AuthConfig
-from ._credentials import IdentityCredentials
 from ._errors import (
     AuthError,
-    InvalidParameterException,
     InvalidStateException,
-    NotAuthorizedException,
-    UserAlreadyAuthenticatedException,
     UserUnAuthenticatedException,
 )
 from ._events import EventHub, EventName, EventStream, Listener
-from ._flight import SingleFlight
+from ._fleet_follower import follow_other_processes
+from ._flight import FlightInterrupted, SingleFlight
 from ._models import (
     AuthSession,
     AuthUser,
     AWSCredentials,
-    SignInDetails,
-    SignInNextStep,
     SignInResult,
     SignOutResult,
     UserInfo,
     credentials_of,
 )
-from ._policy import Backoff, Clock, SystemClock
-from ._refresh import TokenRefresher
 from ._refresh_loop import RefreshLoop
-from ._session_core import DEFINITIVE_FAILURES, SessionCore
-from ._sign_in import SUPPORTED_FLOWS, PendingChallenge, SignInFlow, next_step_for
-from ._token_store import TokenSet, TokenStore
-from .storage import CoordinatedStorage, KeyValueStorage, MemoryStorage
+from ._sign_in_desk import SignInDesk, check_sign_in, require_text
+from ._timing import Backoff, Clock, SystemClock
+from .storage import KeyValueStorage
 
 __all__ = ["SessionManager"]
 
@@ -71,6 +61,9 @@ class SessionManager:
     Args:
         config: Where the pools are and the session policy.
         storage: Where the session is kept; a new :class:`MemoryStorage` by default.
+        transport: What sends Cognito calls (e.g. a ``FakeCognito`` in tests); by
+            default an aiohttp one this manager opens and closes. A given transport
+            is never closed by the manager: it belongs to whoever passed it.
         clock: The wall clock (a seam for tests).
         event_buffer: Events kept per subscriber before the oldest is dropped.
         listener_timeout: Seconds an async listener may take per event.
@@ -81,48 +74,27 @@ class SessionManager:
         config: AuthConfig,
         *,
         storage: KeyValueStorage | None = None,
+        transport: Transport | None = None,
         clock: Clock | None = None,
         event_buffer: int = 100,
         listener_timeout: float = 5.0,
     ) -> None:
         self._config = config
         self._clock = clock if clock is not None else SystemClock()
-        store = self._store = TokenStore(
-            storage if storage is not None else MemoryStorage(),
-            config.user_pool_client_id,
-            config.identity_pool_id,
-        )
-        self._transport = CognitoTransport(config)
-        self._user_pool = UserPoolClient(self._transport, config)
-        rng = random.Random()  # noqa: S311 (jitter, not secrets)
         self._hub = EventHub(buffer=event_buffer, listener_timeout=listener_timeout)
-        self._core = SessionCore(
-            config=config,
-            store=store,
-            credentials=IdentityCredentials(
-                IdentityPoolClient(self._transport, config) if config.identity_pool_id else None,
-                store,
-                config,
-                self._clock,
-                rng,
-            ),
-            refresher=TokenRefresher(self._user_pool, config.refresh_token_rotation),
-            clock=self._clock,
-            rng=rng,
-            hub=self._hub,
-            revoke=self._revoke_quietly,
+        engine = assemble(
+            config, storage=storage, transport=transport, clock=self._clock, hub=self._hub
         )
-        self._sign_in_flow = SignInFlow(self._user_pool, config)
-        self._pending: PendingChallenge | None = None
+        self._store, self._transport = engine.store, engine.transport
+        self._source, self._core = engine.source, engine.core
         self._lock = anyio.Lock()
         self._flight: SingleFlight[tuple[AuthSession, bool]] = SingleFlight()
         self._refresh_loop = RefreshLoop(
-            self._clock, self._due, self._refresh_in_background, Backoff()
+            self._clock, self._core.due, self._refresh_in_background, Backoff()
         )
+        self._desk = SignInDesk(self._source, self._core, self._refresh_loop.wake)
         self._task_group: anyio.abc.TaskGroup | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        #: The sign-in (or challenge answer) under way, which a sign-out cancels.
-        self._signing_in: anyio.CancelScope | None = None
 
     def __repr__(self) -> str:
         state = "signed-in" if self._core.tokens is not None else "signed-out"
@@ -175,7 +147,7 @@ class SessionManager:
         self._hub.attach(group)
         group.start_soon(self._refresh_loop.run)
         if self._store.coordinated is not None:
-            group.start_soon(self._follow_other_processes, self._store.coordinated)
+            group.start_soon(follow_other_processes, self._store.coordinated, self._reconcile)
         return self
 
     async def __aexit__(
@@ -192,41 +164,32 @@ class SessionManager:
         Call it from the task that opened the manager (``async with`` does).
         Closing a closed manager does nothing; it can be opened again.
         """
+        # A refresh already sent (by the loop or a caller) lands before its task
+        # is cancelled or its connection closed: its answer may carry a rotated
+        # refresh token Cognito has already put in place of the stored one, and
+        # lost, the session goes with it. Then a sign-out's storage clear is
+        # tried once more, so a restart cannot restore the session.
         if self._task_group is not None:
-            await self._let_a_refresh_land()
+            await self._settle(land_sign_out=False)
         group, self._task_group = self._task_group, None
         try:
             if group is not None:
                 self._hub.detach()
                 group.cancel_scope.cancel()
                 await group.__aexit__(None, None, None)
-            await self._settle_before_leaving()
+            await self._settle(land_sign_out=True)
         finally:
             # Even when the event loop is shutting down around us (asyncio.run's end).
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 await self._transport.aclose()
 
-    async def _let_a_refresh_land(self) -> None:
-        """Let a background refresh already sent finish before its task is cancelled.
-
-        Its answer may carry a rotated refresh token that Cognito has already
-        put in place of the stored one: cancelled, that answer is lost and the
-        session with it (the next process finds a refresh token Cognito refuses).
-        """
+    async def _settle(self, *, land_sign_out: bool) -> None:
+        """Let the refresh in flight land (and a sign-out's clear), within ``request_timeout``."""
         if self._loop is not asyncio.get_running_loop():
             return
         with anyio.CancelScope(shield=True), anyio.move_on_after(self._config.request_timeout):
             await self._flight.idle()
-
-    async def _settle_before_leaving(self) -> None:
-        """Let a refresh run by a caller finish (its connection is about to close: a
-        rotated refresh token must not be lost with it), and try a sign-out's storage
-        clear once more, so a restart cannot restore the session."""
-        if self._loop is not asyncio.get_running_loop():
-            return
-        with anyio.CancelScope(shield=True), anyio.move_on_after(self._config.request_timeout):
-            await self._flight.idle()
-            if not self._core.settled:
+            if land_sign_out and not self._core.settled:
                 async with self._lock:
                     await self._core.land_sign_out()
 
@@ -252,28 +215,10 @@ class SessionManager:
             UserNotFoundException, UserNotConfirmedException: As Cognito says.
             NetworkError: Cognito could not be reached.
         """
-        _require_text("username", username)
-        _require_text("password", password)
-        if auth_flow not in SUPPORTED_FLOWS:
-            raise InvalidParameterException(
-                f"auth_flow must be one of {', '.join(SUPPORTED_FLOWS)}, not {auth_flow!r}"
-            )
+        check_sign_in(username, password, auth_flow)
         self._bind_to_running_loop()
         async with self._lock:
-            await self._core.load()
-            if self._core.tokens is not None:
-                raise UserAlreadyAuthenticatedException(
-                    "a user is already signed in",
-                    recovery_suggestion="Call sign_out() before signing in again.",
-                )
-            self._pending = None
-            epoch = self._core.epoch
-            with self._cancelled_by_sign_out() as scope:
-                outcome = await self._sign_in_flow.start(username, password, auth_flow)
-                return await self._settle(
-                    outcome, login_id=username, auth_flow=auth_flow, epoch=epoch
-                )
-            raise _signed_out_meanwhile(scope)
+            return await self._desk.sign_in(username, password, auth_flow)
 
     async def confirm_sign_in(
         self, challenge_response: str, *, user_attributes: Mapping[str, str] | None = None
@@ -292,60 +237,10 @@ class SessionManager:
             CodeMismatchException: A wrong code; the challenge stays open.
             NotAuthorizedException: The challenge expired; sign in again.
         """
-        _require_text("challenge_response", challenge_response)
+        require_text("challenge_response", challenge_response)
         self._bind_to_running_loop()
         async with self._lock:
-            epoch = self._core.epoch
-            pending = self._pending
-            if pending is None:
-                raise InvalidParameterException(
-                    "no sign-in is waiting for a challenge response",
-                    recovery_suggestion="Call sign_in() first.",
-                )
-            with self._cancelled_by_sign_out() as scope:
-                try:
-                    outcome = await self._sign_in_flow.answer(
-                        pending, challenge_response, user_attributes or {}
-                    )
-                except NotAuthorizedException:
-                    self._pending = None  # the challenge session is gone
-                    raise
-                return await self._settle(
-                    outcome, login_id=pending.login_id, auth_flow=pending.auth_flow, epoch=epoch
-                )
-            raise _signed_out_meanwhile(scope)
-
-    @contextlib.contextmanager
-    def _cancelled_by_sign_out(self) -> Iterator[anyio.CancelScope]:
-        with anyio.CancelScope() as scope:
-            self._signing_in = scope
-            try:
-                yield scope
-            finally:
-                self._signing_in = None
-
-    async def _settle(
-        self,
-        outcome: AuthenticationResult | PendingChallenge,
-        *,
-        login_id: str,
-        auth_flow: str,
-        epoch: int,
-    ) -> SignInResult:
-        if isinstance(outcome, PendingChallenge):
-            self._pending = outcome
-            return SignInResult(is_signed_in=False, next_step=next_step_for(outcome.challenge))
-        self._pending = None
-        details = SignInDetails(login_id=login_id, auth_flow_type=auth_flow)
-        try:
-            await self._core.adopt(outcome, details, epoch)
-        except AuthError:
-            # Not kept: the tokens Cognito issued must not live on unseen.
-            if outcome.refresh_token is not None:
-                await self._revoke_quietly(outcome.refresh_token)
-            raise
-        self._refresh_loop.wake()  # fetch the user's credentials now, and schedule the refresh
-        return SignInResult(is_signed_in=True, next_step=SignInNextStep(sign_in_step="DONE"))
+            return await self._desk.confirm(challenge_response, user_attributes or {})
 
     async def sign_out(self, *, global_sign_out: bool = False) -> SignOutResult:
         """Sign the user out: forget the session, clear the storage, revoke the refresh token.
@@ -363,10 +258,8 @@ class SessionManager:
         """
         self._bind_to_running_loop()
         tokens = self._core.forget_now()
-        self._pending = None  # a challenge half-answered is abandoned too
+        self._desk.abandon()
         self._flight.abort()
-        if self._signing_in is not None:
-            self._signing_in.cancel()
         self._refresh_loop.wake()
         async with self._lock:
             cleared, stored = await self._core.land_sign_out()
@@ -375,24 +268,11 @@ class SessionManager:
             return SignOutResult(revoked=False, storage_cleared=cleared)
         try:
             with anyio.CancelScope(shield=True):
-                await self._revoke(tokens, global_sign_out=global_sign_out)
+                await self._source.revoke(tokens, everywhere=global_sign_out)
         except AuthError as err:
             _log.warning("signed out locally; Cognito was not told (%s)", err.name)
             return SignOutResult(revoked=False, error=err, storage_cleared=cleared)
         return SignOutResult(revoked=True, storage_cleared=cleared)
-
-    async def _revoke_quietly(self, refresh_token: str) -> None:
-        with anyio.CancelScope(shield=True):
-            try:
-                await self._user_pool.revoke_token(refresh_token)
-            except AuthError as err:
-                _log.warning("could not revoke the discarded tokens (%s)", err.name)
-
-    async def _revoke(self, tokens: TokenSet, *, global_sign_out: bool) -> None:
-        if global_sign_out:
-            await self._user_pool.global_sign_out(tokens.access_token.to_string())
-        elif tokens.refresh_token is not None:
-            await self._user_pool.revoke_token(tokens.refresh_token)
 
     # -- the session ---------------------------------------------------------
 
@@ -416,47 +296,31 @@ class SessionManager:
         """
         if not force_refresh:
             core = self._core
-            now = self._clock.monotonic()
-            if now < core.fresh_until or (now < core.usable_until and self._task_group is not None):
+            if core.schedule.serves(self._clock.monotonic(), self._task_group is not None):
                 return core.session
         self._bind_to_running_loop()
-        session, _ = await self._flight.run(
-            self._refresh, forced=force_refresh, task_group=self._running_group
-        )
+        session, _ = await self._shared_refresh(forced=force_refresh, inline=False)
         return session
+
+    async def _shared_refresh(self, *, forced: bool, inline: bool) -> tuple[AuthSession, bool]:
+        """Refresh through single flight: one run, however many callers."""
+
+        async def refresh() -> tuple[AuthSession, bool]:
+            async with self._lock:
+                return await self._core.refresh(forced)
+
+        try:
+            return await self._flight.run(
+                refresh, exclusive=forced, task_group=self._running_group, inline=inline
+            )
+        except FlightInterrupted:
+            raise InvalidStateException(
+                "the session manager closed during the refresh",
+                recovery_suggestion="Fetch the session while the manager is open.",
+            ) from None
 
     def _running_group(self) -> anyio.abc.TaskGroup | None:
         return self._task_group
-
-    def _due(self) -> float:
-        """When the background loop next works: at once while storage lags behind memory."""
-        return self._core.fresh_until if self._core.settled else -math.inf
-
-    async def _refresh(self, forced: bool) -> tuple[AuthSession, bool]:
-        async with self._lock:
-            return await self._core.refresh(forced)
-
-    async def _follow_other_processes(self, shared: CoordinatedStorage) -> None:
-        """Apply what other processes announce; after a lost feed, re-read once.
-
-        Nothing escapes: whatever goes wrong (the storage, a stray message, a
-        bug) is logged and retried after a backoff, never raised into the
-        manager's task group, which would end the user's ``async with``.
-        """
-        backoff = Backoff(initial=0.5, maximum=10.0)
-        while True:
-            try:
-                async for note in shared.messages():
-                    await self._reconcile(note)
-                    backoff.reset()
-                reason = "the feed ended"
-            except Exception as err:  # noqa: BLE001 (see the docstring)
-                reason = _name_of(err)
-            delay = backoff.next_delay()
-            _log.error("lost the shared storage (%s); re-reading in %.1f s", reason, delay)
-            await anyio.sleep(delay)
-            with contextlib.suppress(Exception):
-                await self._reconcile(None)
 
     async def _reconcile(self, note: str | None) -> None:
         async with self._lock:
@@ -467,9 +331,7 @@ class SessionManager:
     async def _refresh_in_background(self) -> bool:
         # Run in the loop's own task: a flight started on the group at the
         # moment the event loop shuts down would be cancelled before it began.
-        _, succeeded = await self._flight.run(
-            self._refresh, forced=False, task_group=self._running_group, inline=True
-        )
+        _, succeeded = await self._shared_refresh(forced=False, inline=True)
         return succeeded
 
     async def get_current_user(self) -> AuthUser:
@@ -489,19 +351,14 @@ class SessionManager:
             raise UserUnAuthenticatedException(
                 "no user is signed in", recovery_suggestion="Call sign_in() first."
             )
-        claims = tokens.access_token.payload
-        return AuthUser(
-            username=str(claims.get("username", tokens.username)),
-            user_id=str(claims.get("sub", "")),
-            sign_in_details=tokens.sign_in_details,
-        )
+        return tokens.to_auth_user()
 
     async def is_authenticated(self) -> bool:
         """Return whether a user is signed in with a session that still works."""
         try:
             session = await self.fetch_auth_session()
         except AuthError as err:
-            if err.name in DEFINITIVE_FAILURES:
+            if err.ends_session:
                 return False
             raise
         return session.tokens is not None
@@ -556,20 +413,3 @@ class SessionManager:
         warning logged). ``await stream.aclose()`` or ``async with`` unsubscribes.
         """
         return self._hub.stream(events)
-
-
-def _signed_out_meanwhile(scope: anyio.CancelScope) -> InvalidStateException:
-    return InvalidStateException(
-        "sign_out() was called during this sign-in; it was abandoned"
-        if scope.cancelled_caught
-        else "the sign-in ended without an answer"
-    )
-
-
-def _name_of(error: BaseException) -> str:
-    return error.name if isinstance(error, AuthError) else type(error).__name__
-
-
-def _require_text(field: str, value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise InvalidParameterException(f"{field} must be a non-empty string")

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from ._errors import AuthError
-from ._policy import Backoff, Clock
+from ._timing import Backoff, Clock
 
 __all__ = ["MIN_PROGRESS", "RefreshLoop"]
 

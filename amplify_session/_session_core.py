@@ -26,44 +26,33 @@ import logging
 import math
 import random
 import uuid
-from collections.abc import Awaitable, Callable
 
 import anyio
 
-from ._cognito import AuthenticationResult
 from ._config import AuthConfig
 from ._credentials import IdentityCredentials
 from ._errors import (
     AuthError,
-    InvalidResponseException,
     InvalidStateException,
     InvalidTokenException,
-    NotAuthorizedException,
     StorageException,
 )
 from ._events import EventHub, EventName, SessionEvent
-from ._models import AuthSession, SignInDetails
-from ._policy import IAT_RESOLUTION, Clock, Phase, Schedule, local_deadline, phase, schedule
-from ._refresh import TokenRefresher
+from ._models import AuthSession
+from ._server_clock import ServerClock
 from ._sign_out import PendingSignOut, land, origin_of
-from ._token_store import TokenSet, TokenStore, issued_at, token_set_from
+from ._timing import Clock, Schedule
+from ._token_source import TokenSource
+from ._token_store import TokenStore
+from ._tokens import TokenSet, issued_at
 
-__all__ = ["DEFINITIVE_FAILURES", "SessionCore"]
+__all__ = ["SessionCore"]
 
 _log = logging.getLogger("amplify_session")
 
-#: Refresh failures after which the refresh token is useless: the session is cleared.
-DEFINITIVE_FAILURES = frozenset(
-    {
-        "NotAuthorizedException",
-        "TokenRevokedException",
-        "UserNotFoundException",
-        "PasswordResetRequiredException",
-        "UserNotConfirmedException",
-        "RefreshTokenReuseException",
-    }
-)
 _EMPTY_SESSION = AuthSession()
+#: Nothing is known yet: every fetch (and the loop) reads the storage again.
+_UNKNOWN = Schedule(-math.inf, -math.inf)
 
 
 class SessionCore:
@@ -75,19 +64,16 @@ class SessionCore:
         config: AuthConfig,
         store: TokenStore,
         credentials: IdentityCredentials,
-        refresher: TokenRefresher,
+        source: TokenSource,
         clock: Clock,
         rng: random.Random | None,
         hub: EventHub,
-        revoke: Callable[[str], Awaitable[None]],
     ) -> None:
         self._config = config
-        self._revoke = revoke  # a refresh token we drop must not live on unseen
         self._store = store
         self._credentials = credentials
-        self._refresher = refresher
+        self._source = source
         self._clock = clock
-        self._rng = rng
         self._hub = hub
         self._loaded = False
         self._origin = uuid.uuid4().hex  # tells our own announcements from others'
@@ -99,18 +85,14 @@ class SessionCore:
         self._lock_name = f"refresh:{config.user_pool_client_id}"
         #: A sign-out whose storage clear has not landed for good.
         self._sign_out: PendingSignOut | None = None
-        #: The server's clock minus our monotonic one, measured at our last token
-        #: receipt: a wall-clock step since then does not move it.
-        self._server_offset: float | None = None
+        self._server_clock = ServerClock(clock, config, rng)
         #: Bumped by every sign-in and sign-out: a refresh begun in another epoch is void.
         self.epoch = 0
         self.tokens: TokenSet | None = None
         self._token_schedule = Schedule.never()
         self.session = _EMPTY_SESSION
-        #: Before this monotonic time the session is served as it is (FRESH).
-        self.fresh_until = -math.inf
-        #: Before this monotonic time the session may be served while it is refreshed (STALE).
-        self.usable_until = -math.inf
+        #: When the published session is due for refresh and when it expires.
+        self.schedule = _UNKNOWN
 
     def __repr__(self) -> str:
         state = "signed-in" if self.tokens is not None else "signed-out"
@@ -123,7 +105,13 @@ class SessionCore:
 
     def tokens_usable(self) -> bool:
         """Whether there are tokens that have not expired."""
-        return self.tokens is not None and self._clock.monotonic() < self._token_schedule.expire_at
+        return self.tokens is not None and self._token_schedule.serves(
+            self._clock.monotonic(), True
+        )
+
+    def due(self) -> float:
+        """When the background loop next works: at once while storage lags behind memory."""
+        return self.schedule.refresh_at if self.settled else -math.inf
 
     # -- reading the stored session -------------------------------------------
 
@@ -199,7 +187,7 @@ class SessionCore:
                 self._emit(EventName.TOKEN_REFRESH_FAILURE, error=self._save_error)
         if credentials_changed:
             self._emit(EventName.CREDENTIALS_REFRESH)
-        if failures and (forced or self._clock.monotonic() >= self.usable_until):
+        if failures and (forced or not self.schedule.serves(self._clock.monotonic(), True)):
             raise failures[0]
         # What is held only in memory counts as a failure for the background
         # loop, which comes back (with backoff) to store it.
@@ -209,7 +197,7 @@ class SessionCore:
         tokens = self.tokens
         if tokens is None:
             return False
-        if not forced and phase(self._clock.monotonic(), self._token_schedule) is Phase.FRESH:
+        if not forced and self._token_schedule.serves(self._clock.monotonic(), False):
             return False
         if self._store.locking is None:
             return await self._renew(tokens, failures)
@@ -232,7 +220,7 @@ class SessionCore:
                         await self._follow_sign_out(epoch)
                         return False
                     adopted = self._adopt_if_newer(stored, epoch)
-                fresh = phase(self._clock.monotonic(), self._token_schedule) is Phase.FRESH
+                fresh = self._token_schedule.serves(self._clock.monotonic(), False)
                 if adopted and fresh and not forced:
                     changed = True  # another process refreshed: no Cognito call
                 elif self.tokens is not None and epoch == self.epoch:
@@ -254,7 +242,7 @@ class SessionCore:
             if epoch != self.epoch:
                 return False  # signed out (or in anew) meanwhile: this answer is void
             self._emit(EventName.TOKEN_REFRESH_FAILURE, error=err)
-            if err.name in DEFINITIVE_FAILURES:
+            if err.ends_session:
                 if await self._adopt_rotated_elsewhere(tokens, epoch):
                     return True
                 _log.info("token refresh refused (%s); signing out", err.name)
@@ -290,30 +278,15 @@ class SessionCore:
         return True
 
     async def _drop_refresh_token(self, dropped: TokenSet, kept: TokenSet | None) -> None:
-        """Revoke a (rotated) refresh token we will never use or store."""
+        """Give up (revoke) a (rotated) refresh token we will never use or store."""
         token = dropped.refresh_token
         if token is not None and (kept is None or token != kept.refresh_token):
             with anyio.CancelScope(shield=True):
-                await self._revoke(token)
+                await self._source.discard(dropped)
 
     async def _fetch_tokens(self, tokens: TokenSet) -> TokenSet:
-        if tokens.refresh_token is None:
-            raise NotAuthorizedException("the session has no refresh token")
-        username = tokens.access_token.payload.get("username")
-        answer = await self._refresher.refresh(
-            tokens.refresh_token,
-            username=username if isinstance(username, str) else tokens.username,
-            device_key=tokens.device_key,
-        )
-        fresh = token_set_from(
-            answer,
-            now=self._clock.time(),
-            username=tokens.username,
-            refresh_token=answer.refresh_token or tokens.refresh_token,
-            sign_in_details=tokens.sign_in_details,
-            device=(tokens.device_key, tokens.device_group_key),
-        )
-        self._received(fresh)
+        fresh = await self._source.renew(tokens)
+        self._server_clock.received(fresh)
         return fresh
 
     async def _save_unsaved(self) -> None:
@@ -350,7 +323,7 @@ class SessionCore:
         when = self._credentials.schedule(self.tokens)
         if when == Schedule.never():
             return False
-        if not forced and phase(self._clock.monotonic(), when) is Phase.FRESH:
+        if not forced and when.serves(self._clock.monotonic(), False):
             return False
         try:
             await self._credentials.fetch(self.tokens)
@@ -362,23 +335,15 @@ class SessionCore:
 
     # -- sign-in and sign-out -------------------------------------------------
 
-    async def adopt(self, answer: AuthenticationResult, details: SignInDetails, epoch: int) -> None:
+    async def adopt(self, tokens: TokenSet, epoch: int) -> None:
         """Take the tokens of a completed sign-in begun in ``epoch``; stored before kept.
 
         Raises:
-            InvalidResponseException: The tokens are malformed or unusable.
+            InvalidResponseException: The tokens are unusable (already expired).
             InvalidStateException: A sign-out happened during the sign-in.
             StorageException: They could not be stored; nothing is kept.
         """
-        tokens = token_set_from(
-            answer,
-            now=self._clock.time(),
-            username=None,
-            refresh_token=answer.refresh_token,
-            sign_in_details=details,
-            device=(answer.device_key, answer.device_group_key),
-        )
-        self._received(tokens)
+        self._server_clock.received(tokens)
         _require_epoch(epoch, self.epoch)
         await self._require_sign_out_landed()
         # The write and taking the session stand or fall together: a caller
@@ -423,10 +388,15 @@ class SessionCore:
             self._sign_out = PendingSignOut(
                 username=tokens.username if tokens else earlier.username if earlier else None,
                 wall_time=self._clock.time(),
-                server_time=self._server_now(tokens) if tokens else None,
+                server_time=self._server_clock.now(tokens) if tokens else None,
                 known_refresh_token=tokens.refresh_token if tokens else None,
                 origin=origin_of(tokens) if tokens else None,
             )
+        self._forget(error)
+        return tokens
+
+    def _forget(self, error: AuthError | None = None) -> None:
+        """The one way a session ends in memory (a sign-out here or elsewhere, a refusal)."""
         self._stored_unreadable = False
         self._loaded = True  # what is stored must never be restored now
         self._unsaved = False
@@ -435,7 +405,6 @@ class SessionCore:
         self._credentials.drop_identity()
         self._publish()
         self._emit(EventName.SIGNED_OUT, error=error)
-        return tokens
 
     async def land_sign_out(self) -> tuple[bool, TokenSet | None]:
         """Clear the stored session of a sign-out now.
@@ -491,12 +460,7 @@ class SessionCore:
         tokens = self.tokens
         if self._unsaved and tokens is not None:  # only we knew these (a rotation of ours)
             await self._drop_refresh_token(tokens, None)
-        self.epoch += 1
-        self._unsaved = False
-        self._set_tokens(None)
-        self._credentials.drop_identity()
-        self._publish()
-        self._emit(EventName.SIGNED_OUT)
+        self._forget()
 
     # -- other processes --------------------------------------------------------
 
@@ -557,64 +521,10 @@ class SessionCore:
 
     # -- schedules and the published session ------------------------------------
 
-    def _server_now(self, tokens: TokenSet) -> float:
-        """The server's time now, counted on the monotonic clock from our last measure
-        (a token receipt): a wall-clock step since does not move it.
-
-        At first (tokens from storage) it is the wall clock plus the stored
-        drift. A token is not issued in the future: if that puts the server
-        before the token's ``iat``, the wall clock was stepped back since it
-        was stored, and how long ago that was cannot be known, so the tokens
-        count as expiring now (they are refreshed before they are served).
-        """
-        if self._server_offset is not None:
-            return self._clock.monotonic() + self._server_offset
-        estimate = self._clock.time() + tokens.clock_drift
-        issued = issued_at(tokens.access_token)
-        if issued is not None and estimate < issued - IAT_RESOLUTION:
-            return tokens.server_expiry  # no offset kept: Cognito's next answer sets it
-        self._server_offset = estimate - self._clock.monotonic()
-        return estimate
-
-    def _received(self, tokens: TokenSet) -> None:
-        """Tokens just came from Cognito: measure the server's clock, refuse unusable ones."""
-        issued = issued_at(tokens.access_token)
-        if issued is not None:
-            self._server_offset = issued - self._clock.monotonic()
-        if self._schedule_of(tokens).expire_at <= self._clock.monotonic():
-            raise InvalidResponseException(
-                "Cognito sent tokens that are already expired (or expire within "
-                f"expiry_tolerance={self._config.expiry_tolerance:g} s)"
-            )
-
     def _set_tokens(self, tokens: TokenSet | None) -> None:
         self.tokens = tokens
-        self._token_schedule = Schedule.never() if tokens is None else self._schedule_of(tokens)
-
-    def _schedule_of(self, tokens: TokenSet) -> Schedule:
-        # How long the tokens remain valid is read off the server's clock once,
-        # here; from then on the monotonic clock counts it down. iat has whole
-        # seconds, so the measured drift can be up to a second short: assume
-        # the worst, and a token is never served past its exp.
-        server_expiry = tokens.server_expiry
-        expires_at = local_deadline(
-            server_expiry,
-            server_now=self._server_now(tokens),
-            local_now=self._clock.monotonic(),
-            tolerance=IAT_RESOLUTION,
-        )
-        issued = issued_at(tokens.access_token)
-        lifetime = (
-            server_expiry - issued - IAT_RESOLUTION  # the part we count on
-            if issued is not None
-            else expires_at - self._clock.monotonic()
-        )
-        return schedule(
-            expires_at=expires_at,
-            lifetime=lifetime,
-            refresh_window=self._config.refresh_window,
-            tolerance=self._config.expiry_tolerance,
-            rng=self._rng,
+        self._token_schedule = (
+            Schedule.never() if tokens is None else self._server_clock.schedule_of(tokens)
         )
 
     def _publish(self) -> None:
@@ -630,9 +540,7 @@ class SessionCore:
         if session != self.session:
             self.session = session
         when = self._token_schedule.earliest(self._credentials.schedule(tokens))
-        if not self._loaded:  # nothing is known yet: every fetch (and the loop) reads again
-            when = Schedule(-math.inf, -math.inf)
-        self.fresh_until, self.usable_until = when.refresh_at, when.expire_at
+        self.schedule = when if self._loaded else _UNKNOWN
 
     def _emit(self, name: EventName, *, error: AuthError | None = None) -> None:
         self._hub.emit(SessionEvent(name=name, session=self.session, error=error))

@@ -8,7 +8,7 @@ event loop serves other tasks.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from typing import TypeVar
 
@@ -25,7 +25,14 @@ from ._errors import (
 )
 from ._models import SignInNextStep
 
-__all__ = ["SUPPORTED_FLOWS", "PendingChallenge", "SignInFlow", "next_step_for"]
+__all__ = [
+    "SUPPORTED_FLOWS",
+    "Attempt",
+    "Automatic",
+    "PendingChallenge",
+    "SignInFlow",
+    "next_step_for",
+]
 
 SUPPORTED_FLOWS = ("USER_SRP_AUTH", "USER_PASSWORD_AUTH")
 _T = TypeVar("_T")
@@ -74,35 +81,55 @@ def next_step_for(challenge: Challenge) -> SignInNextStep:
     )
 
 
+@attrs.frozen(kw_only=True)
+class Attempt:
+    """What the automatic answers of one sign-in may use (the password only while
+    the sign-in call that carries it runs; never kept in a pending challenge)."""
+
+    login_id: str
+    auth_flow: str
+    password: str | None = attrs.field(default=None, repr=False)
+    srp: SrpSession | None = attrs.field(default=None, repr=False)
+
+
+#: Answers a challenge without the user; returns Cognito's next answer.
+Automatic = Callable[[Challenge, Attempt], Awaitable[AuthenticationResult | Challenge]]
+
+
 class SignInFlow:
-    """Runs sign-in exchanges with the User Pool; holds no session state."""
+    """Runs sign-in exchanges with the User Pool; holds no session state.
+
+    Every answer Cognito gives, to the first call or to any challenge
+    response, goes through one table of automatic handlers (SRP's
+    ``PASSWORD_VERIFIER`` today): a challenge that has one is answered here
+    wherever it appears, any other is handed to the caller.
+    """
 
     def __init__(self, user_pool: UserPoolClient, config: AuthConfig) -> None:
         self._user_pool = user_pool
         self._pool_name = config.user_pool_id.split("_", 1)[1]
+        self._automatic: dict[str, Automatic] = {"PASSWORD_VERIFIER": self._verify_password}
 
     def __repr__(self) -> str:
         return f"SignInFlow(pool_name={self._pool_name!r})"
 
+    def answer_automatically(self, challenge_name: str, handler: Automatic) -> None:
+        """Answer ``challenge_name`` with ``handler`` wherever it appears in a sign-in."""
+        self._automatic[challenge_name] = handler
+
     async def start(
         self, username: str, password: str, auth_flow: str
     ) -> AuthenticationResult | PendingChallenge:
-        """Begin a sign-in; SRP's PASSWORD_VERIFIER is answered here, other challenges returned."""
+        """Begin a sign-in; automatic challenges are answered, others returned."""
+        attempt = Attempt(login_id=username, auth_flow=auth_flow, password=password)
         if auth_flow == "USER_PASSWORD_AUTH":
-            answer = await self._user_pool.initiate_auth(
-                auth_flow, username, {"PASSWORD": password}
-            )
-            return self._pending_or_tokens(answer, username, auth_flow)
-        srp = await _cooperatively(SrpSession.start())
-        answer = await self._user_pool.initiate_auth(auth_flow, username, {"SRP_A": srp.srp_a})
-        if isinstance(answer, Challenge) and answer.name == "PASSWORD_VERIFIER":
-            responses, cognito_username = await self._password_claim(
-                srp, answer, username, password
-            )
-            answer = await self._user_pool.respond_to_auth_challenge(
-                answer, cognito_username, responses
-            )
-        return self._pending_or_tokens(answer, username, auth_flow)
+            parameters = {"PASSWORD": password}
+        else:
+            attempt = attrs.evolve(attempt, srp=await _cooperatively(SrpSession.start()))
+            assert attempt.srp is not None
+            parameters = {"SRP_A": attempt.srp.srp_a}
+        answer = await self._user_pool.initiate_auth(auth_flow, username, parameters)
+        return await self._follow(answer, attempt)
 
     async def answer(
         self,
@@ -116,19 +143,7 @@ class SignInFlow:
             NotAuthorizedException: The challenge session expired; sign in again.
             CodeMismatchException: A wrong code (the challenge stays pending).
         """
-        name = pending.challenge.name
-        responses = {_ANSWER_KEYS.get(name, "ANSWER"): challenge_response}
-        if name == "SELECT_MFA_TYPE":
-            responses["ANSWER"] = _MFA_NAMES.get(challenge_response, challenge_response)
-        if name == "NEW_PASSWORD_REQUIRED":
-            missing = set(next_step_for(pending.challenge).missing_attributes) - set(
-                user_attributes
-            )
-            if missing:
-                raise InvalidParameterException(
-                    f"the new password needs these user attributes: {', '.join(sorted(missing))}"
-                )
-            responses.update({f"userAttributes.{k}": v for k, v in user_attributes.items()})
+        responses = _user_answer(pending, challenge_response, user_attributes)
         try:
             answer = await self._user_pool.respond_to_auth_challenge(
                 pending.challenge, pending.username, responses
@@ -140,7 +155,37 @@ class SignInFlow:
                     recovery_suggestion="Call sign_in() again.",
                 ) from err
             raise
-        return self._pending_or_tokens(answer, pending.login_id, pending.auth_flow)
+        attempt = Attempt(login_id=pending.login_id, auth_flow=pending.auth_flow)
+        return await self._follow(answer, attempt)
+
+    async def _follow(
+        self, answer: AuthenticationResult | Challenge, attempt: Attempt
+    ) -> AuthenticationResult | PendingChallenge:
+        """Answer automatic challenges until tokens or one for the caller comes."""
+        while isinstance(answer, Challenge):
+            automatic = self._automatic.get(answer.name)
+            if automatic is None:
+                return PendingChallenge(
+                    challenge=answer,
+                    username=answer.parameters.get("USERNAME", attempt.login_id),
+                    login_id=attempt.login_id,
+                    auth_flow=attempt.auth_flow,
+                )
+            answer = await automatic(answer, attempt)
+        return answer
+
+    async def _verify_password(
+        self, challenge: Challenge, attempt: Attempt
+    ) -> AuthenticationResult | Challenge:
+        """SRP's PASSWORD_VERIFIER: prove the password without sending it."""
+        if attempt.srp is None or attempt.password is None:
+            raise InvalidResponseException("PASSWORD_VERIFIER came outside an SRP sign-in")
+        responses, cognito_username = await self._password_claim(
+            attempt.srp, challenge, attempt.login_id, attempt.password
+        )
+        return await self._user_pool.respond_to_auth_challenge(
+            challenge, cognito_username, responses
+        )
 
     async def _password_claim(
         self, srp: SrpSession, challenge: Challenge, login_id: str, password: str
@@ -180,18 +225,23 @@ class SignInFlow:
         # With an alias sign-in Cognito's USERNAME differs from what the user typed.
         return responses, parameters.get("USERNAME", login_id)
 
-    @staticmethod
-    def _pending_or_tokens(
-        answer: AuthenticationResult | Challenge, login_id: str, auth_flow: str
-    ) -> AuthenticationResult | PendingChallenge:
-        if isinstance(answer, AuthenticationResult):
-            return answer
-        return PendingChallenge(
-            challenge=answer,
-            username=answer.parameters.get("USERNAME", login_id),
-            login_id=login_id,
-            auth_flow=auth_flow,
-        )
+
+def _user_answer(
+    pending: PendingChallenge, challenge_response: str, user_attributes: Mapping[str, str]
+) -> dict[str, str]:
+    """The ChallengeResponses carrying the user's answer, under the key Cognito expects."""
+    name = pending.challenge.name
+    responses = {_ANSWER_KEYS.get(name, "ANSWER"): challenge_response}
+    if name == "SELECT_MFA_TYPE":
+        responses["ANSWER"] = _MFA_NAMES.get(challenge_response, challenge_response)
+    if name == "NEW_PASSWORD_REQUIRED":
+        missing = set(next_step_for(pending.challenge).missing_attributes) - set(user_attributes)
+        if missing:
+            raise InvalidParameterException(
+                f"the new password needs these user attributes: {', '.join(sorted(missing))}"
+            )
+        responses.update({f"userAttributes.{k}": v for k, v in user_attributes.items()})
+    return responses
 
 
 async def _cooperatively(steps: Steps[_T]) -> _T:

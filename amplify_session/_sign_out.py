@@ -20,8 +20,9 @@ import logging
 import attrs
 
 from ._errors import InvalidTokenException, StorageException
-from ._policy import IAT_RESOLUTION
-from ._token_store import TokenSet, TokenStore, issued_at
+from ._timing import IAT_RESOLUTION
+from ._token_store import TokenStore
+from ._tokens import TokenSet, issued_at
 
 __all__ = ["PendingSignOut", "land", "origin_of"]
 

@@ -4,9 +4,18 @@
 
     CognitoIdentityServiceProvider.<clientId>.LastAuthUser
     CognitoIdentityServiceProvider.<clientId>.<username>.{accessToken,idToken,refreshToken,
-                                                        clockDrift,deviceKey,signInDetails}
+                                                        clockDrift,signInDetails}
+    CognitoIdentityServiceProvider.<clientId>.<username>.{deviceKey,deviceGroupKey}   (the device)
     CognitoIdentityServiceProvider.<clientId>.<username>.signedOut   (ours: see below)
     com.amplify.Cognito.<identityPoolId>.identityId     {"id": ..., "type": "guest"|"primary"}
+
+This module knows the keys and the stored formats only; the values
+(:class:`TokenSet`, :class:`DeviceRecord`, :class:`StoredIdentity`) are in
+``_tokens.py``. The device has its own keys and methods because it has its
+own lifecycle (it is meant to outlive a sign-out); today ``clear`` still
+forgets it, in one named step. Amplify's third device key,
+``randomPasswordKey``, is neither read nor written until a device password
+exists (ConfirmDevice).
 
 Several users may share one storage (processes signed in as different
 users): each user's keys belong to that user, and ``LastAuthUser`` names the
@@ -27,111 +36,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Literal
 
-import attrs
-
-from ._cognito import AuthenticationResult
-from ._errors import AuthError, InvalidResponseException, InvalidTokenException, StorageException
-from ._jwt import decode_jwt, numeric_claim
-from ._models import JWT, AuthTokens, SignInDetails
-from ._policy import clock_drift
-from ._secret_repr import secret_repr
+from ._errors import AuthError, InvalidTokenException, StorageException
+from ._jwt import decode_jwt
+from ._models import JWT, SignInDetails
+from ._tokens import LATEST_TIME, DeviceRecord, StoredIdentity, TokenSet, checked_token
 from .storage import CoordinatedStorage, KeyValueStorage, LockingStorage, write_items
 
-__all__ = [
-    "StoredIdentity",
-    "issued_at",
-    "token_set_from",
-    "TokenSet",
-    "TokenStore",
-    "expiry_of",
-]
+__all__ = ["TokenStore"]
 
-_TOKEN_FIELDS = (
-    "accessToken",
-    "idToken",
-    "refreshToken",
-    "clockDrift",
-    "deviceKey",
-    "deviceGroupKey",
-    "signInDetails",
-)
+_log = logging.getLogger("amplify_session")
 
-
-#: Times beyond this (the year 5138) are absurd: no server issues them, and
-#: arithmetic on them (milliseconds of drift) must stay finite.
-_LATEST_TIME = 1e11
-#: Cognito's tokens live at most a day; ten years is beyond any server's.
-_LONGEST_LIFETIME = 10 * 365 * 86400
-
-
-def expiry_of(token: JWT) -> float:
-    """Return a token's ``exp`` claim (server time), or raise InvalidTokenException."""
-    exp = _time_claim(token, "exp")
-    if exp is None:
-        raise InvalidTokenException("token has no numeric 'exp' claim")
-    return exp
-
-
-def issued_at(token: JWT) -> float | None:
-    """Return a token's ``iat`` claim (server time), None when it has none."""
-    return _time_claim(token, "iat")
-
-
-def _time_claim(token: JWT, name: str) -> float | None:
-    if name not in token.payload:
-        return None
-    value = numeric_claim(token.payload, name)
-    if value is None or not 0 < value < _LATEST_TIME:
-        raise InvalidTokenException(f"token claim {name!r} is not a plausible time")
-    return value
-
-
-@attrs.frozen(kw_only=True)
-class TokenSet:
-    """One user's tokens and what goes with them; stored and replaced as a unit."""
-
-    username: str
-    access_token: JWT
-    id_token: JWT | None
-    refresh_token: str | None = attrs.field(repr=secret_repr)
-    clock_drift: float = 0.0
-    sign_in_details: SignInDetails | None = None
-    device_key: str | None = None
-    device_group_key: str | None = None
-
-    @property
-    def server_expiry(self) -> float:
-        """When the first of the access and id tokens expires, in server time."""
-        expiries = [expiry_of(self.access_token)]
-        if self.id_token is not None:
-            expiries.append(expiry_of(self.id_token))
-        return min(expiries)
-
-    @property
-    def user_sub(self) -> str | None:
-        """The user's ``sub`` claim."""
-        sub = self.access_token.payload.get("sub")
-        return sub if isinstance(sub, str) else None
-
-    def to_auth_tokens(self) -> AuthTokens:
-        """The public view of these tokens."""
-        return AuthTokens(
-            access_token=self.access_token,
-            id_token=self.id_token,
-            refresh_token=self.refresh_token,
-        )
-
-
-@attrs.frozen(kw_only=True)
-class StoredIdentity:
-    """An Identity Pool identity id and whether it is a guest's or a user's."""
-
-    identity_id: str
-    kind: Literal["guest", "primary"]
+_TOKEN_FIELDS = ("accessToken", "idToken", "refreshToken", "clockDrift", "signInDetails")
+_DEVICE_FIELDS = ("deviceKey", "deviceGroupKey")
+_SIGNED_OUT = "signedOut"
 
 
 class TokenStore:
@@ -160,6 +80,11 @@ class TokenStore:
     def _user_key(self, username: str, field: str) -> str:
         return f"{self._prefix}.{username}.{field}"
 
+    def _user_changes(
+        self, username: str, values: Mapping[str, str | None]
+    ) -> dict[str, str | None]:
+        return {self._user_key(username, field): value for field, value in values.items()}
+
     async def _get(self, key: str) -> str | None:
         async with _storage_errors("read"):
             value = await self._storage.get_item(key)
@@ -168,6 +93,9 @@ class TokenStore:
                 f"the storage returned {type(value).__name__} for a key, not str", retryable=False
             )
         return value
+
+    async def _read(self, username: str, fields: Iterable[str]) -> dict[str, str | None]:
+        return {field: await self._get(self._user_key(username, field)) for field in fields}
 
     async def _write(self, changes: Mapping[str, str | None]) -> None:
         async with _storage_errors("write"):
@@ -189,8 +117,7 @@ class TokenStore:
             username = await self.last_user()
             if username is None:
                 return None
-        fields = (*_TOKEN_FIELDS, _SIGNED_OUT)
-        raw = {f: await self._get(self._user_key(username, f)) for f in fields}
+        raw = await self._read(username, (*_TOKEN_FIELDS, *_DEVICE_FIELDS, _SIGNED_OUT))
         if not raw["accessToken"] or raw[_SIGNED_OUT]:
             return None
         return TokenSet(
@@ -200,8 +127,7 @@ class TokenStore:
             refresh_token=raw["refreshToken"] or None,
             clock_drift=_parse_drift(raw["clockDrift"]),
             sign_in_details=_parse_sign_in_details(raw["signInDetails"]),
-            device_key=raw["deviceKey"] or None,
-            device_group_key=raw["deviceGroupKey"] or None,
+            device=_device_from(raw),
         )
 
     async def signed_out(self, username: str) -> bool:
@@ -209,7 +135,7 @@ class TokenStore:
         return bool(await self._get(self._user_key(username, _SIGNED_OUT)))
 
     async def save(self, tokens: TokenSet, *, signing_in: bool, last_user: bool = False) -> None:
-        """Store ``tokens`` as one unit; LastAuthUser, when asked for, is written last.
+        """Store ``tokens`` and their device as one unit; LastAuthUser, when asked for, last.
 
         Only a sign-in removes the user's sign-out marker: tokens refreshed
         before a sign-out stay void even if their write lands after it. Only
@@ -221,11 +147,10 @@ class TokenStore:
             "idToken": tokens.id_token.to_string() if tokens.id_token else None,
             "refreshToken": tokens.refresh_token,
             "clockDrift": str(round(tokens.clock_drift * 1000)),
-            "deviceKey": tokens.device_key,
-            "deviceGroupKey": tokens.device_group_key,
             "signInDetails": _dump_sign_in_details(tokens.sign_in_details),
         }
-        changes = {self._user_key(tokens.username, f): v for f, v in values.items()}
+        changes = self._user_changes(tokens.username, values)
+        changes.update(self._device_changes(tokens.username, tokens.device))
         if signing_in:
             changes[self._user_key(tokens.username, _SIGNED_OUT)] = None
         if signing_in or last_user:
@@ -242,9 +167,36 @@ class TokenStore:
         changes: dict[str, str | None] = {}
         if last_user == username:
             changes[self._last_user_key] = None
-        changes.update({self._user_key(username, f): None for f in _TOKEN_FIELDS})
+        changes.update(self._user_changes(username, dict.fromkeys(_TOKEN_FIELDS)))
+        # Until a device can be confirmed (ConfirmDevice), a sign-out forgets it too.
+        changes.update(self._device_changes(username, None))
         changes[self._user_key(username, _SIGNED_OUT)] = "true"
         await self._write(changes)
+
+    async def load_device(self, username: str) -> DeviceRecord | None:
+        """``username``'s remembered device, if any; a sign-out marker does not hide it
+        (a device is meant to outlive the session it was remembered in).
+
+        Raises:
+            StorageException: The storage failed.
+        """
+        return _device_from(await self._read(username, _DEVICE_FIELDS))
+
+    async def save_device(self, username: str, device: DeviceRecord) -> None:
+        """Remember ``device`` for ``username``, leaving their tokens as they are."""
+        await self._write(self._device_changes(username, device))
+
+    async def clear_device(self, username: str) -> None:
+        """Forget ``username``'s device, leaving their tokens as they are."""
+        await self._write(self._device_changes(username, None))
+
+    def _device_changes(self, username: str, device: DeviceRecord | None) -> dict[str, str | None]:
+        """The writes that store ``device`` (None: remove it), in Amplify's device keys."""
+        values = {
+            "deviceKey": device.device_key if device else None,
+            "deviceGroupKey": device.device_group_key if device else None,
+        }
+        return self._user_changes(username, values)
 
     async def load_identity(self) -> StoredIdentity | None:
         """Return the stored identity id, or None (also when it does not parse)."""
@@ -266,10 +218,6 @@ class TokenStore:
         """Forget the identity id."""
         if self._identity_key is not None:
             await self._write({self._identity_key: None})
-
-
-_SIGNED_OUT = "signedOut"
-_log = logging.getLogger("amplify_session")
 
 
 def _parse_identity(raw: str) -> StoredIdentity | None:
@@ -300,60 +248,12 @@ async def _storage_errors(action: str) -> AsyncIterator[None]:
         ) from exc
 
 
-def token_set_from(
-    answer: AuthenticationResult,
-    *,
-    now: float,
-    username: str | None,
-    refresh_token: str | None,
-    sign_in_details: SignInDetails | None,
-    device: tuple[str | None, str | None],
-) -> TokenSet:
-    """The TokenSet for tokens Cognito just sent; clock drift is measured here.
-
-    Args:
-        answer: Cognito's tokens.
-        now: The local time they arrived.
-        username: Cognito's username; None takes the access token's claim.
-        refresh_token: The refresh token to keep (a new one, or the current one).
-        sign_in_details: How the user signed in.
-        device: The remembered device's key and group key.
-
-    Raises:
-        InvalidResponseException: A token is malformed or has no ``exp``.
-    """
-    access = _received_jwt(answer.access_token, "access")
-    id_token = _received_jwt(answer.id_token, "id") if answer.id_token else None
-    issued = issued_at(access)
-    drift = clock_drift(issued, now) if issued is not None else 0.0
-    claimed = access.payload.get("username")
-    return TokenSet(
-        username=username or (claimed if isinstance(claimed, str) else "") or "user",
-        access_token=access,
-        id_token=id_token,
-        refresh_token=refresh_token,
-        clock_drift=drift,
-        sign_in_details=sign_in_details,
-        device_key=device[0],
-        device_group_key=device[1],
-    )
-
-
-def _received_jwt(raw: str, what: str) -> JWT:
-    try:
-        return _stored_jwt(raw)
-    except InvalidTokenException as err:
-        raise InvalidResponseException(
-            f"Cognito sent a malformed {what} token: {err.message}"
-        ) from err
-
-
 def _stored_jwt(raw: str) -> JWT:
-    token = decode_jwt(raw)
-    expires, issued = expiry_of(token), issued_at(token)
-    if issued is not None and expires - issued > _LONGEST_LIFETIME:
-        raise InvalidTokenException("token lifetime (exp - iat) is not plausible")
-    return token
+    return checked_token(decode_jwt(raw))
+
+
+def _device_from(raw: Mapping[str, str | None]) -> DeviceRecord | None:
+    return DeviceRecord.of(raw["deviceKey"], raw["deviceGroupKey"])
 
 
 def _parse_drift(raw: str | None) -> float:
@@ -363,7 +263,7 @@ def _parse_drift(raw: str | None) -> float:
         millis = int(raw)
     except ValueError:
         raise InvalidTokenException("stored clockDrift is not an integer") from None
-    if abs(millis) > _LATEST_TIME * 1000:
+    if abs(millis) > LATEST_TIME * 1000:
         raise InvalidTokenException("stored clockDrift is absurd")
     return millis / 1000
 

@@ -12,7 +12,7 @@ import json
 import platform
 from pathlib import Path
 
-from amplify_session.testing import Emulator
+from amplify_session.emulator import Emulator
 
 from . import boundary, cached_fetch, cost, fleet, herd, srp, verify
 from ._stats import table

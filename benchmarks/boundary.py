@@ -17,7 +17,7 @@ import anyio
 
 from amplify_session import AuthConfig, SessionManager, decode_jwt
 from amplify_session._cognito import CognitoTransport, UserPoolClient
-from amplify_session.testing import Emulator
+from amplify_session.emulator import Emulator
 
 from ._stats import summary
 

@@ -14,7 +14,7 @@ from aiobotocore.credentials import AioRefreshableCredentials
 from pycognito import Cognito
 
 from amplify_session import SessionManager
-from amplify_session.testing import Emulator
+from amplify_session.emulator import Emulator
 
 from ._stats import sample_async, sample_sync, summary
 

@@ -12,7 +12,7 @@ import tracemalloc
 from contextlib import AsyncExitStack
 
 from amplify_session import MemoryStorage, SessionManager
-from amplify_session.testing import Emulator
+from amplify_session.emulator import Emulator
 
 MANAGERS = 1_000
 

@@ -20,8 +20,8 @@ from typing import Any
 import anyio
 
 from amplify_session import FileStorage, SessionManager
+from amplify_session.emulator import Emulator
 from amplify_session.storage.redis import RedisStorage
-from amplify_session.testing import Emulator
 from tests.support.redis_server import RedisServer, redis_server_binary
 
 PROCESSES = 8

@@ -7,7 +7,8 @@ import time
 import anyio
 
 from amplify_session import SessionManager
-from amplify_session.testing import Emulator, FakeClock
+from amplify_session.emulator import Emulator
+from amplify_session.testing import FakeClock
 
 CALLERS = 10_000
 

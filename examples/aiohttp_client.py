@@ -11,8 +11,8 @@ import aiohttp
 from aiohttp import web
 
 from amplify_session import SessionManager
+from amplify_session.emulator import Emulator
 from amplify_session.integrations.aiohttp import BearerAuth
-from amplify_session.testing import Emulator
 
 
 async def whoami(request: web.Request) -> web.Response:

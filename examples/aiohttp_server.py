@@ -14,8 +14,8 @@ import aiohttp
 from aiohttp import web
 
 from amplify_session import InvalidTokenException, SessionManager, TokenVerifier
+from amplify_session.emulator import Emulator
 from amplify_session.integrations.aiohttp import BearerAuth
-from amplify_session.testing import Emulator
 
 VERIFIER = web.AppKey("verifier", TokenVerifier)
 

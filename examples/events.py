@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from amplify_session import EventName, SessionEvent, SessionManager
-from amplify_session.testing import Emulator
+from amplify_session.emulator import Emulator
 
 
 def log_change(event: SessionEvent) -> None:

@@ -13,7 +13,7 @@ import anyio
 from aiobotocore.session import get_session
 
 from amplify_session import AWSCredentials, EventName, SessionEvent, SessionManager
-from amplify_session.testing import EmulatedPool, Emulator
+from amplify_session.emulator import EmulatedPool, Emulator
 
 
 def show(event: SessionEvent) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 
 from amplify_session import SessionManager
+from amplify_session.emulator import Emulator
 from amplify_session.integrations.aiobotocore import create_client
-from amplify_session.testing import Emulator
 
 
 async def main(emulator: Emulator) -> None:

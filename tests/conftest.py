@@ -7,20 +7,17 @@ from datetime import timedelta
 
 import pytest
 
-from amplify_session.testing import EmulatedPool, Emulator
+from amplify_session.emulator import EmulatedPool, Emulator
 from tests.support.redis_server import RedisServer
+
+# The embedded emulator's fixtures (amplify_emulator, amplify_pool), as users opt in to them.
+pytest_plugins = ["amplify_session.emulator.pytest_plugin"]
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     # aiohttp and aiobotocore run on asyncio only.
     return "asyncio"
-
-
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
-    with Emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="session")
@@ -50,24 +47,26 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 @pytest.fixture
-def pool(emulator: Emulator) -> EmulatedPool:
+def pool(amplify_emulator: Emulator) -> EmulatedPool:
     """A fresh pool, client, identity pool and user; tokens live an hour."""
-    emulator.reset()
-    return emulator.provision(user_attributes=[("custom:team", "blue"), ("name", "Alice Smith")])
+    amplify_emulator.reset()
+    return amplify_emulator.provision(
+        user_attributes=[("custom:team", "blue"), ("name", "Alice Smith")]
+    )
 
 
 @pytest.fixture
-def secret_pool(emulator: Emulator) -> EmulatedPool:
+def secret_pool(amplify_emulator: Emulator) -> EmulatedPool:
     """Like ``pool`` but the app client has a secret (moto checks SECRET_HASH on refresh)."""
-    emulator.reset()
-    return emulator.provision(generate_secret=True)
+    amplify_emulator.reset()
+    return amplify_emulator.provision(generate_secret=True)
 
 
 @pytest.fixture
-def short_pool(emulator: Emulator) -> EmulatedPool:
+def short_pool(amplify_emulator: Emulator) -> EmulatedPool:
     """Tokens that really expire after two seconds."""
-    emulator.reset()
-    return emulator.provision(token_validity=timedelta(seconds=2))
+    amplify_emulator.reset()
+    return amplify_emulator.provision(token_validity=timedelta(seconds=2))
 
 
 @pytest.fixture(autouse=True)

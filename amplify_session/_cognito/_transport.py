@@ -1,9 +1,10 @@
-"""Cognito's JSON 1.1 protocol over one shared aiohttp session, with retries.
+"""Cognito's JSON 1.1 protocol over a :class:`Transport`, with retries.
 
 Every failure leaves here as an :class:`AuthError`: Cognito error answers
 by their ``__type``, transport failures and timeouts as :class:`NetworkError`.
 Transient failures (network, throttling, 5xx) are retried with exponential
-backoff and jitter, bounded in attempts and in total time.
+backoff and jitter, bounded in attempts and in total time. Sending one
+request is the transport's job (aiohttp by default, see ``_http.py``).
 
 The retry loop is tenacity's, configured per call: stamina (used before)
 reports every retry through process-global hooks whose default logs a bare
@@ -16,7 +17,6 @@ stamina or tenacity use.
 from __future__ import annotations
 
 import asyncio
-import enum
 import functools
 import json
 import logging
@@ -38,62 +38,41 @@ from .._errors import (
     NetworkError,
     error_from_service,
 )
+from ._http import AiohttpTransport
 from ._redact import redact
+from ._wire import CognitoRequest, Service, Transport
 
 __all__ = ["CognitoTransport", "Service", "redact"]
 
 _log = logging.getLogger("amplify_session.transport")
 
-_CONTENT_TYPE = "application/x-amz-json-1.1"
 _MAX_MESSAGE = 300  # characters of a server message kept in an error
 _MAX_SCRUBBED = 16_384  # a longer server message is not kept at all
 _ERROR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
 
 
-class Service(enum.Enum):
-    """The two Cognito APIs, by their X-Amz-Target prefix."""
-
-    USER_POOL = "AWSCognitoIdentityProviderService"
-    IDENTITY_POOL = "AWSCognitoIdentityService"
-
-
 class CognitoTransport:
-    """Sends Cognito API calls; owns one aiohttp ClientSession, opened lazily."""
+    """Calls Cognito APIs through a :class:`Transport`, retrying and decoding.
 
-    def __init__(self, config: AuthConfig) -> None:
+    Args:
+        config: Where the pools are, the timeout and the retry policy.
+        transport: What sends each request; by default a new
+            :class:`AiohttpTransport`, which :meth:`aclose` closes. A transport
+            given here belongs to its owner and is never closed by this one.
+    """
+
+    def __init__(self, config: AuthConfig, transport: Transport | None = None) -> None:
         self._config = config
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._keeper: asyncio.Task[None] | None = None
+        self._owns = transport is None
+        self._sender: Transport = transport if transport is not None else AiohttpTransport(config)
 
     def __repr__(self) -> str:
-        return f"CognitoTransport(open={self._session is not None and not self._session.closed})"
+        return f"CognitoTransport({self._sender!r})"
 
     async def aclose(self) -> None:
-        """Close the HTTP session; the transport can be used again afterwards."""
-        session, self._session = self._session, None
-        keeper, self._keeper = self._keeper, None
-        if keeper is not None and not keeper.done() and keeper.get_loop() is _running_loop():
-            keeper.cancel()  # it closes the session
-            await asyncio.wait([keeper])
-        elif session is not None and not session.closed:
-            await session.close()
-
-    def _client(self) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
-        session = self._session
-        if session is not None and not session.closed and self._loop is loop:
-            return session
-        # A session of another (stopped) loop was closed by its keeper as that loop stopped.
-        session = self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self._config.request_timeout),
-            headers={"Content-Type": _CONTENT_TYPE},
-        )
-        self._loop = loop
-        self._keeper = loop.create_task(
-            _close_when_cancelled(session), name="amplify_session-connections"
-        )
-        return session
+        """Close the transport if this one created it; it can be used again afterwards."""
+        if self._owns:
+            await self._sender.aclose()
 
     async def call(
         self,
@@ -130,32 +109,34 @@ class CognitoTransport:
         Raises:
             AuthError: The Cognito error, or NetworkError after the last retry.
         """
-        url = (
-            self._config.user_pool_url
-            if service is Service.USER_POOL
-            else self._config.identity_pool_url
-        )
-        body = json.dumps(payload)
+        request = CognitoRequest(service, operation, json.dumps(payload))
         async for attempt in _retrying(self._config.retry, operation):
             with attempt:
-                return await self._send_once(url, f"{service.value}.{operation}", body, secrets)
+                return await self._send_once(request, secrets)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _send_once(
-        self, url: str, target: str, body: str, secrets: Collection[str]
+        self, request: CognitoRequest, secrets: Collection[str]
     ) -> tuple[dict[str, Any], float | None]:
-        operation = target.rsplit(".", 1)[1]
+        operation = request.operation
         failure: BaseException | None = None
+        broken: Exception | None = None
         try:
-            async with self._client().post(
-                url, data=body, headers={"X-Amz-Target": target}
-            ) as response:
-                status = response.status
-                text = await response.text(encoding="utf-8", errors="replace")
-                error_type = response.headers.get("x-amzn-errortype", "")
-                server_time = _server_time(response.headers.get("Date"))
+            response = await self._sender.send(request)
+        except AuthError:
+            raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             failure = exc
+        except Exception as exc:  # noqa: BLE001 (a transport's bug still leaves as an AuthError)
+            broken = exc
+        if broken is not None:  # raised outside the except block, as below
+            kept = broken if _is_clean(broken, secrets) else None
+            raise NetworkError(
+                f"{operation}: the transport failed ({type(broken).__name__})",
+                recovery_suggestion="Check the transport passed to the SessionManager.",
+                underlying_error=kept,
+                retryable=False,
+            ) from kept
         if failure is not None:
             # Raised outside the except block, so a failure that may carry the
             # server's bytes is not even the new error's __context__.
@@ -166,32 +147,12 @@ class CognitoTransport:
                 recovery_suggestion="Check the network and the endpoint.",
                 underlying_error=cause,
             ) from cause
+        status, text = response.status, response.body
         if 200 <= status < 300:
-            return _decode_success(operation, text), server_time
-        error = _decode_error(status, text, error_type, secrets)
+            return _decode_success(operation, text), _server_time(response.headers.get("date"))
+        error = _decode_error(status, text, response.headers.get("x-amzn-errortype", ""), secrets)
         _log.debug("%s answered %s %s", operation, status, error.name)
         raise error
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-async def _close_when_cancelled(session: aiohttp.ClientSession) -> None:
-    """Keep ``session`` until cancelled, then close it.
-
-    The event loop's shutdown (the end of ``asyncio.run``) cancels every task,
-    so connections are closed even when the manager never was: a manager used
-    from successive ``asyncio.run`` calls then opens a new session each time
-    rather than reusing one whose loop is gone.
-    """
-    try:
-        await asyncio.get_running_loop().create_future()
-    finally:
-        await session.close()
 
 
 def _server_time(date: str | None) -> float | None:

@@ -1,20 +1,21 @@
-"""Test helpers: an embedded Cognito emulator and a fake clock.
+"""Test helpers that stay light: a fake clock, an in-memory Cognito, and a
+compliance suite for storage backends.
 
-Needs the ``emulator`` extra (``pip install amplify-session[emulator]``):
+- :class:`FakeClock`: pass it as ``SessionManager(clock=...)`` and move time
+  yourself (the ``amplify_fake_clock`` fixture of this package's pytest
+  plugin, which pytest loads on its own, hands out one per test).
+- :class:`FakeCognito`: a User Pool and an Identity Pool in memory, passed as
+  ``SessionManager(fake.config(), transport=fake)``: no sockets, no threads,
+  no moto (the ``amplify_fake_cognito`` fixture).
+- ``amplify_session.testing.storage_suite``: the tests every
+  ``KeyValueStorage`` and ``LockingStorage`` must pass, for your own backend
+  to subclass (it imports pytest, so it is not imported here).
 
-    with Emulator() as emulator:
-        pool = emulator.provision(token_validity=timedelta(seconds=30))
-        async with SessionManager(pool.config()) as manager:
-            await manager.sign_in(pool.username, pool.password)
-
-The emulator is moto's server (User Pool, Identity Pool, S3, DynamoDB...)
-in this process, with a strict front for the Cognito APIs that verifies SRP
-proofs and SECRET_HASH, implements token revocation and rotation, answers
-any challenge and injects faults (:class:`StrictFront`).
+The embedded moto emulator is in ``amplify_session.emulator`` (the
+``emulator`` extra), which this package never imports.
 """
 
 from ._clock import FakeClock
-from ._emulator import EmulatedPool, Emulator, patch_moto_token_lifetimes
-from ._front import StrictFront
+from ._fake_cognito import FakeCognito
 
-__all__ = ["EmulatedPool", "Emulator", "FakeClock", "StrictFront", "patch_moto_token_lifetimes"]
+__all__ = ["FakeClock", "FakeCognito"]

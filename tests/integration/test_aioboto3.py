@@ -6,17 +6,20 @@ import aioboto3
 import pytest
 
 from amplify_session import SessionManager
+from amplify_session.emulator import EmulatedPool, Emulator
 from amplify_session.integrations.aiobotocore import get_session
-from amplify_session.testing import EmulatedPool, Emulator
 from tests.support.recording_proxy import recording_proxy
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_an_aioboto3_resource_signs_with_the_session(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
-    async with recording_proxy(emulator.url) as proxy, SessionManager(pool.config()) as manager:
+    async with (
+        recording_proxy(amplify_emulator.url) as proxy,
+        SessionManager(pool.config()) as manager,
+    ):
         await manager.sign_in(pool.username, pool.password)
         session = aioboto3.Session(botocore_session=get_session(manager))
         async with session.resource("s3", region_name=pool.region, endpoint_url=proxy.url) as s3:
@@ -26,5 +29,5 @@ async def test_an_aioboto3_resource_signs_with_the_session(
         credentials = await manager.get_credentials()
     assert keys == ["hello.txt"]
     assert credentials is not None
-    assert emulator.front.issued_access_keys == [credentials.access_key_id]
+    assert amplify_emulator.front.issued_access_keys == [credentials.access_key_id]
     assert set(proxy.access_keys) == {credentials.access_key_id}

@@ -6,17 +6,21 @@ import anyio
 import pytest
 
 from amplify_session import EventName, NoCredentialsException, SessionManager
+from amplify_session.emulator import EmulatedPool, Emulator
 from amplify_session.integrations.aiobotocore import create_client, get_session
-from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from amplify_session.testing import FakeClock
 from tests.support.recording_proxy import recording_proxy
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_s3_and_dynamodb_with_identity_credentials(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
-    async with recording_proxy(emulator.url) as proxy, SessionManager(pool.config()) as manager:
+    async with (
+        recording_proxy(amplify_emulator.url) as proxy,
+        SessionManager(pool.config()) as manager,
+    ):
         await manager.sign_in(pool.username, pool.password)
         async with create_client(manager, "s3", endpoint_url=proxy.url) as s3:
             await s3.create_bucket(Bucket="reports")
@@ -41,15 +45,15 @@ async def test_s3_and_dynamodb_with_identity_credentials(
     assert current is not None
     assert len(proxy.access_keys) == 7  # 4 S3 calls, 3 DynamoDB calls
     assert set(proxy.access_keys) == {current.access_key_id}
-    assert current.access_key_id in emulator.front.issued_access_keys
+    assert current.access_key_id in amplify_emulator.front.issued_access_keys
 
 
 async def test_a_long_lived_client_follows_credential_refreshes(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     clock = FakeClock()
     async with (
-        recording_proxy(emulator.url) as proxy,
+        recording_proxy(amplify_emulator.url) as proxy,
         SessionManager(pool.config(), clock=clock) as manager,
     ):
         await manager.sign_in(pool.username, pool.password)
@@ -61,22 +65,22 @@ async def test_a_long_lived_client_follows_credential_refreshes(
                     with anyio.fail_after(10):
                         await refreshes.__anext__()
                     await s3.list_objects_v2(Bucket="bucket-1")
-    keys = emulator.front.issued_access_keys
+    keys = amplify_emulator.front.issued_access_keys
     assert len(keys) == 3
     # Each request was signed with the credentials current at the time.
     assert proxy.access_keys == [keys[0], keys[1], keys[2]]
 
 
 async def test_many_requests_do_not_refresh_credentials(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     async with SessionManager(pool.config()) as manager:
         await manager.sign_in(pool.username, pool.password)
-        async with create_client(manager, "s3", endpoint_url=emulator.url) as s3:
+        async with create_client(manager, "s3", endpoint_url=amplify_emulator.url) as s3:
             await s3.create_bucket(Bucket="bucket-1")
             for _ in range(30):
                 await s3.list_objects_v2(Bucket="bucket-1")
-    assert emulator.front.calls["GetCredentialsForIdentity"] == 1
+    assert amplify_emulator.front.calls["GetCredentialsForIdentity"] == 1
 
 
 async def test_signed_out_without_guests_there_is_a_clear_error(pool: EmulatedPool) -> None:

@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from amplify_session import SessionManager, UserUnAuthenticatedException
+from amplify_session.emulator import EmulatedPool, Emulator
 from amplify_session.integrations.aiohttp import BearerAuth
-from amplify_session.testing import EmulatedPool, Emulator
 from tests.support.bearer_server import bearer_server
 
 pytestmark = pytest.mark.anyio
@@ -24,9 +24,11 @@ def _jwks(emulator: Emulator, pool: EmulatedPool) -> dict[str, Any]:
         return json.loads(answer.read())  # type: ignore[no-any-return]
 
 
-async def test_requests_carry_the_access_token(pool: EmulatedPool, emulator: Emulator) -> None:
+async def test_requests_carry_the_access_token(
+    pool: EmulatedPool, amplify_emulator: Emulator
+) -> None:
     async with (
-        bearer_server(_jwks(emulator, pool), pool.client_id) as api,
+        bearer_server(_jwks(amplify_emulator, pool), pool.client_id) as api,
         SessionManager(pool.config()) as manager,
     ):
         await manager.sign_in(pool.username, pool.password)
@@ -42,11 +44,11 @@ async def test_requests_carry_the_access_token(pool: EmulatedPool, emulator: Emu
 
 
 async def test_a_401_forces_one_refresh_and_one_retry(
-    pool: EmulatedPool, emulator: Emulator, caplog: pytest.LogCaptureFixture
+    pool: EmulatedPool, amplify_emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     async with (
-        bearer_server(_jwks(emulator, pool), pool.client_id) as api,
+        bearer_server(_jwks(amplify_emulator, pool), pool.client_id) as api,
         SessionManager(pool.config(identity_pool_id=None)) as manager,
     ):
         await manager.sign_in(pool.username, pool.password)
@@ -61,14 +63,14 @@ async def test_a_401_forces_one_refresh_and_one_retry(
         after = await manager.fetch_auth_session()
     assert after.tokens is not None
     assert api.tokens_seen == [str(before.tokens.access_token), str(after.tokens.access_token)]
-    assert emulator.front.calls["InitiateAuth"] == 2  # the sign-in, one refresh
+    assert amplify_emulator.front.calls["InitiateAuth"] == 2  # the sign-in, one refresh
     for token in api.tokens_seen:
         assert token not in caplog.text
 
 
-async def test_it_never_loops(pool: EmulatedPool, emulator: Emulator) -> None:
+async def test_it_never_loops(pool: EmulatedPool, amplify_emulator: Emulator) -> None:
     # The API's clock is two hours ahead: every token looks expired to it.
-    jwks = _jwks(emulator, pool)
+    jwks = _jwks(amplify_emulator, pool)
     async with (
         bearer_server(jwks, pool.client_id, clock_offset=7200) as api,
         SessionManager(pool.config(identity_pool_id=None)) as manager,
@@ -80,11 +82,11 @@ async def test_it_never_loops(pool: EmulatedPool, emulator: Emulator) -> None:
         ):
             assert response.status == 401
     assert len(api.tokens_seen) == 2
-    assert emulator.front.calls["InitiateAuth"] == 2
+    assert amplify_emulator.front.calls["InitiateAuth"] == 2
 
 
-async def test_the_id_token_when_asked(pool: EmulatedPool, emulator: Emulator) -> None:
-    jwks = _jwks(emulator, pool)
+async def test_the_id_token_when_asked(pool: EmulatedPool, amplify_emulator: Emulator) -> None:
+    jwks = _jwks(amplify_emulator, pool)
     async with (
         bearer_server(jwks, pool.client_id, token_use="id") as api,
         SessionManager(pool.config(identity_pool_id=None)) as manager,
@@ -97,9 +99,9 @@ async def test_the_id_token_when_asked(pool: EmulatedPool, emulator: Emulator) -
             assert response.status == 200
 
 
-async def test_signed_out_sends_nothing(pool: EmulatedPool, emulator: Emulator) -> None:
+async def test_signed_out_sends_nothing(pool: EmulatedPool, amplify_emulator: Emulator) -> None:
     async with (
-        bearer_server(_jwks(emulator, pool), pool.client_id) as api,
+        bearer_server(_jwks(amplify_emulator, pool), pool.client_id) as api,
         SessionManager(pool.config(identity_pool_id=None)) as manager,
         aiohttp.ClientSession(middlewares=(BearerAuth(manager),)) as http,
     ):

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from amplify_session import FileStorage, SessionManager
 from amplify_session._cli import _Context, cli
 from amplify_session._cli_credentials import CredentialsCache, cache_file_for
-from amplify_session.testing import EmulatedPool, Emulator
+from amplify_session.emulator import EmulatedPool, Emulator
 from tests.support.cli_runner import cli_env, run_cli
 
 
@@ -42,7 +42,7 @@ def test_help_everywhere() -> None:
 
 
 def test_a_whole_session_from_the_shell(
-    pool: EmulatedPool, emulator: Emulator, tmp_path: Path
+    pool: EmulatedPool, amplify_emulator: Emulator, tmp_path: Path
 ) -> None:
     session_file = tmp_path / "session.json"
     signed_in = run_cli(pool, session_file, "sign-in", pool.username, stdin=pool.password + "\n")
@@ -64,14 +64,14 @@ def test_a_whole_session_from_the_shell(
     assert decoded["payload"]["username"] == pool.username
     assert "expires" in decoded
 
-    jwks = f"{emulator.url}/{pool.user_pool_id}/.well-known/jwks.json"
+    jwks = f"{amplify_emulator.url}/{pool.user_pool_id}/.well-known/jwks.json"
     verified = run_cli(pool, session_file, "verify", token, "--jwks-url", jwks)
     assert verified.exit_code == 0, verified.output
     assert json.loads(verified.output)["token_use"] == "access"
 
     creds = json.loads(run_cli(pool, session_file, "credentials").output)
     assert creds["Version"] == 1
-    assert creds["AccessKeyId"] in emulator.front.issued_access_keys
+    assert creds["AccessKeyId"] in amplify_emulator.front.issued_access_keys
     assert creds["Expiration"].endswith("Z")
 
     signed_out = run_cli(pool, session_file, "sign-out")
@@ -109,7 +109,7 @@ def test_missing_configuration_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_boto3_uses_the_cli_as_its_credential_process(
-    pool: EmulatedPool, emulator: Emulator, tmp_path: Path
+    pool: EmulatedPool, amplify_emulator: Emulator, tmp_path: Path
 ) -> None:
     session_file = tmp_path / "session.json"
     env = {**os.environ, **cli_env(pool, session_file)}
@@ -124,7 +124,7 @@ def test_boto3_uses_the_cli_as_its_credential_process(
     command = f"{sys.executable} -m amplify_session credentials --format credential-process"
     config_file = tmp_path / "aws_config"
     config_file.write_text(f"[profile amplify]\ncredential_process = {command}\n")
-    emulator.client("s3").create_bucket(Bucket="via-credential-process")
+    amplify_emulator.client("s3").create_bucket(Bucket="via-credential-process")
     # Unmodified, sync boto3 in a process of its own, configured by AWS_CONFIG_FILE.
     result = subprocess.run(
         [
@@ -132,7 +132,8 @@ def test_boto3_uses_the_cli_as_its_credential_process(
             "-c",
             (
                 "import boto3, sys; s = boto3.Session(profile_name='amplify');"
-                f"c = s.client('s3', region_name='{pool.region}', endpoint_url='{emulator.url}');"
+                f"c = s.client('s3', region_name='{pool.region}', "
+                f"endpoint_url='{amplify_emulator.url}');"
                 "print([b['Name'] for b in c.list_buckets()['Buckets']]);"
                 "print(s.get_credentials().get_frozen_credentials().access_key)"
             ),
@@ -149,7 +150,7 @@ def test_boto3_uses_the_cli_as_its_credential_process(
     assert result.returncode == 0, result.stderr
     buckets, access_key = result.stdout.strip().splitlines()
     assert "via-credential-process" in buckets
-    assert access_key in emulator.front.issued_access_keys
+    assert access_key in amplify_emulator.front.issued_access_keys
 
 
 def _sign_in(pool: EmulatedPool, session_file: Path) -> None:
@@ -164,14 +165,17 @@ def _closed_port_url() -> str:
 
 
 def test_verify_finds_the_keys_at_the_endpoint_override(
-    pool: EmulatedPool, emulator: Emulator, tmp_path: Path
+    pool: EmulatedPool, amplify_emulator: Emulator, tmp_path: Path
 ) -> None:
     session_file = tmp_path / "session.json"
     _sign_in(pool, session_file)
     token = run_cli(pool, session_file, "token").output.strip()
     # moto's own server serves <endpoint>/<pool id>/.well-known/jwks.json, as cognito-local
     # does (the strict front answers the API only).
-    env = {**cli_env(pool, session_file), "AMPLIFY_SESSION_USER_POOL_ENDPOINT": emulator.url + "/"}
+    env = {
+        **cli_env(pool, session_file),
+        "AMPLIFY_SESSION_USER_POOL_ENDPOINT": amplify_emulator.url + "/",
+    }
     verified = CliRunner().invoke(cli, ["verify", token], env=env)
     assert verified.exit_code == 0, verified.output
     claims = json.loads(verified.output)
@@ -202,16 +206,16 @@ def _credential_process(pool: EmulatedPool, session_file: Path) -> tuple[dict[st
 
 
 def test_credential_process_reuses_unexpired_credentials(
-    pool: EmulatedPool, emulator: Emulator, tmp_path: Path
+    pool: EmulatedPool, amplify_emulator: Emulator, tmp_path: Path
 ) -> None:
     session_file = tmp_path / "session.json"
     _sign_in(pool, session_file)
 
-    calls = sum(emulator.front.calls.values())
+    calls = sum(amplify_emulator.front.calls.values())
     first, first_time = _credential_process(pool, session_file)
-    assert emulator.front.calls["GetCredentialsForIdentity"] >= 1
-    assert sum(emulator.front.calls.values()) > calls
-    calls = sum(emulator.front.calls.values())
+    assert amplify_emulator.front.calls["GetCredentialsForIdentity"] >= 1
+    assert sum(amplify_emulator.front.calls.values()) > calls
+    calls = sum(amplify_emulator.front.calls.values())
     second, second_time = _credential_process(pool, session_file)
     print(f"\ncredential_process: first run {first_time:.3f} s, second {second_time:.3f} s")
 
@@ -219,7 +223,7 @@ def test_credential_process_reuses_unexpired_credentials(
     same = second == first
     assert second["AccessKeyId"] == first["AccessKeyId"]
     assert same
-    assert sum(emulator.front.calls.values()) == calls  # not a single call to Cognito
+    assert sum(amplify_emulator.front.calls.values()) == calls  # not a single call to Cognito
     cache_file = cache_file_for(session_file)
     assert stat.S_IMODE(cache_file.stat().st_mode) == 0o600
     only_in_the_cache = first["SecretAccessKey"] not in session_file.read_text()
@@ -231,16 +235,16 @@ def _credentials(pool: EmulatedPool, session_file: Path) -> Any:
 
 
 def test_credentials_are_fetched_again_near_expiry_and_after_sign_out(
-    pool: EmulatedPool, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pool: EmulatedPool, amplify_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session_file = tmp_path / "session.json"
     _sign_in(pool, session_file)
     first = json.loads(_credentials(pool, session_file).output)
-    fetches = emulator.front.calls["GetCredentialsForIdentity"]
+    fetches = amplify_emulator.front.calls["GetCredentialsForIdentity"]
     assert (
         json.loads(_credentials(pool, session_file).output)["AccessKeyId"] == first["AccessKeyId"]
     )
-    assert emulator.front.calls["GetCredentialsForIdentity"] == fetches
+    assert amplify_emulator.front.calls["GetCredentialsForIdentity"] == fetches
 
     # A wall clock one second before they expire: too close to hand them out again.
     expiration = datetime.fromisoformat(first["Expiration"].replace("Z", "+00:00")).timestamp()
@@ -254,7 +258,7 @@ def test_credentials_are_fetched_again_near_expiry_and_after_sign_out(
         patched.setattr(_Context, "credentials_cache", late_cache)
         renewed = json.loads(_credentials(pool, session_file).output)
     assert renewed["AccessKeyId"] != first["AccessKeyId"]
-    assert emulator.front.calls["GetCredentialsForIdentity"] == fetches + 1
+    assert amplify_emulator.front.calls["GetCredentialsForIdentity"] == fetches + 1
 
     assert run_cli(pool, session_file, "sign-out").exit_code == 0
     assert "credentials" not in cache_file_for(session_file).read_text()
@@ -263,7 +267,7 @@ def test_credentials_are_fetched_again_near_expiry_and_after_sign_out(
     _sign_in(pool, session_file)
     again = json.loads(_credentials(pool, session_file).output)
     assert again["AccessKeyId"] not in (first["AccessKeyId"], renewed["AccessKeyId"])
-    assert emulator.front.calls["GetCredentialsForIdentity"] > fetches + 1
+    assert amplify_emulator.front.calls["GetCredentialsForIdentity"] > fetches + 1
 
 
 def test_kept_credentials_serve_only_the_user_still_signed_in(

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from amplify_session._cli_credentials import cache_file_for
-from amplify_session.testing import EmulatedPool
+from amplify_session.emulator import EmulatedPool
 from tests.support.cli_runner import run_cli
 
 

@@ -14,7 +14,7 @@ import anyio.lowlevel
 import pytest
 
 from amplify_session import FileStorage, MemoryStorage, SessionManager
-from amplify_session.testing import EmulatedPool
+from amplify_session.emulator import EmulatedPool
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.anyio

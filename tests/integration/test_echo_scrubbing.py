@@ -38,7 +38,7 @@ from amplify_session import (
     SessionEvent,
     SessionManager,
 )
-from amplify_session.testing._loopback import loopback_server
+from amplify_session.emulator._loopback import loopback_server
 from tests.support.retry import fast_retry
 from tests.support.tokens import make_jwt
 from tests.unit.test_redact import _lower_percent, _upper_json_hex, leaked_forms
@@ -227,7 +227,11 @@ def _config(url: str) -> AuthConfig:
 
 
 def _exception_texts(error: BaseException) -> list[str]:
-    """str, repr and traceback of ``error`` and of everything it links to."""
+    """str, repr and the printed exception line of ``error`` and of everything it links to.
+
+    Not the frames of a traceback: they are file paths and source lines, which
+    hold no secret but may spell a random one (``/versions/`` for ``versio``).
+    """
     texts: list[str] = []
     todo: list[BaseException] = [error]
     seen: set[int] = set()
@@ -237,7 +241,7 @@ def _exception_texts(error: BaseException) -> list[str]:
             continue
         seen.add(id(current))
         texts += [str(current), repr(current), repr(current.args)]
-        texts += traceback.format_exception(current)
+        texts += traceback.format_exception_only(current)
         links = [current.__cause__, current.__context__, getattr(current, "underlying_error", None)]
         todo += [link for link in links if isinstance(link, BaseException)]
     return texts

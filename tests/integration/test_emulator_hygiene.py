@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from amplify_session import SessionManager
-from amplify_session.testing import EmulatedPool, Emulator
+from amplify_session.emulator import EmulatedPool, Emulator
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,12 +57,14 @@ async def test_guests_get_credentials_before_sign_in_with_the_pools_own_config(
 
 
 @pytest.mark.anyio
-async def test_a_pool_without_guest_access_is_configured_without_it(emulator: Emulator) -> None:
-    emulator.reset()
-    pool = emulator.provision(allow_guest_access=False)
+async def test_a_pool_without_guest_access_is_configured_without_it(
+    amplify_emulator: Emulator,
+) -> None:
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(allow_guest_access=False)
     assert not pool.config().allow_guest_access
     async with SessionManager(pool.config()) as manager:
         session = await manager.fetch_auth_session()
         assert session.credentials is None
         assert session.identity_id is None
-    assert emulator.front.calls["GetId"] == 0
+    assert amplify_emulator.front.calls["GetId"] == 0

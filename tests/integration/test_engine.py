@@ -16,7 +16,8 @@ from amplify_session import (
     SessionEvent,
     SessionManager,
 )
-from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from amplify_session.emulator import EmulatedPool, Emulator
+from amplify_session.testing import FakeClock
 from tests.support.retry import fast_retry
 from tests.support.waiting import next_event, until
 
@@ -26,7 +27,7 @@ INTO_REFRESH_WINDOW = 3600 - 300 + 1  # hour-long tokens, default 300 s window
 
 
 async def test_tokens_are_refreshed_in_the_background_before_expiry(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     clock = FakeClock()
     config = pool.config(identity_pool_id=None)
@@ -43,11 +44,11 @@ async def test_tokens_are_refreshed_in_the_background_before_expiry(
         assert new_jti != first.tokens.access_token.payload["jti"]
         assert await manager.fetch_auth_session() is event.session
         await events.aclose()
-    assert emulator.front.calls["InitiateAuth"] == 2  # sign-in, then one refresh
+    assert amplify_emulator.front.calls["InitiateAuth"] == 2  # sign-in, then one refresh
 
 
 async def test_stale_tokens_are_served_while_refresh_fails_then_it_recovers(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     clock = FakeClock()
     storage = MemoryStorage()
@@ -56,7 +57,7 @@ async def test_stale_tokens_are_served_while_refresh_fails_then_it_recovers(
         events = manager.events()
         await manager.sign_in(pool.username, pool.password)
         cached = await manager.fetch_auth_session()
-        emulator.front.inject("InitiateAuth", 503, times=10_000)
+        amplify_emulator.front.inject("InitiateAuth", 503, times=10_000)
         clock.advance(INTO_REFRESH_WINDOW)
         failure = await next_event(events, EventName.TOKEN_REFRESH_FAILURE)
         assert failure.error is not None
@@ -66,16 +67,16 @@ async def test_stale_tokens_are_served_while_refresh_fails_then_it_recovers(
         last_user = f"CognitoIdentityServiceProvider.{pool.client_id}.LastAuthUser"
         assert await storage.get_item(last_user) == pool.username
         # No tight loop: without time passing, no new attempt.
-        attempts = emulator.front.calls["InitiateAuth"]
+        attempts = amplify_emulator.front.calls["InitiateAuth"]
         await anyio.sleep(0.3)
-        assert emulator.front.calls["InitiateAuth"] == attempts
+        assert amplify_emulator.front.calls["InitiateAuth"] == attempts
         # Past expiry an expired token is never served: the caller gets the error.
         clock.advance(300)
         with pytest.raises(AuthError) as info:
             await manager.fetch_auth_session()
         assert info.value.retryable
         # The fault ends: the session recovers by itself.
-        emulator.front.clear_faults()
+        amplify_emulator.front.clear_faults()
         recovered = await manager.fetch_auth_session()
         assert recovered.tokens is not None
         assert cached.tokens is not None
@@ -85,7 +86,7 @@ async def test_stale_tokens_are_served_while_refresh_fails_then_it_recovers(
 
 
 async def test_a_definitive_failure_signs_out_once_and_guests_get_credentials(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     clock = FakeClock()
     storage = MemoryStorage()
@@ -95,7 +96,7 @@ async def test_a_definitive_failure_signs_out_once_and_guests_get_credentials(
         await manager.fetch_auth_session()
         seen: list[SessionEvent] = []
         manager.subscribe(seen.append)
-        emulator.client("cognito-idp").admin_user_global_sign_out(
+        amplify_emulator.client("cognito-idp").admin_user_global_sign_out(
             UserPoolId=pool.user_pool_id, Username=pool.username
         )
         events = manager.events()
@@ -117,13 +118,13 @@ async def test_a_definitive_failure_signs_out_once_and_guests_get_credentials(
 
 
 async def test_ten_thousand_callers_at_expiry_cause_one_refresh(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     clock = FakeClock()
     async with SessionManager(pool.config(), clock=clock) as manager:
         await manager.sign_in(pool.username, pool.password)
         before = await manager.fetch_auth_session()
-        calls = dict(emulator.front.calls)
+        calls = dict(amplify_emulator.front.calls)
         clock.advance(3600)  # tokens and credentials have all expired
         results: list[AuthSession] = []
 
@@ -136,32 +137,35 @@ async def test_ten_thousand_callers_at_expiry_cause_one_refresh(
     assert len(results) == 10_000
     assert all(r is results[0] for r in results)
     assert results[0] is not before
-    assert emulator.front.calls["InitiateAuth"] == calls["InitiateAuth"] + 1
+    assert amplify_emulator.front.calls["InitiateAuth"] == calls["InitiateAuth"] + 1
     assert (
-        emulator.front.calls["GetCredentialsForIdentity"] == calls["GetCredentialsForIdentity"] + 1
+        amplify_emulator.front.calls["GetCredentialsForIdentity"]
+        == calls["GetCredentialsForIdentity"] + 1
     )
-    assert emulator.front.calls["GetId"] == calls["GetId"] == 1
+    assert amplify_emulator.front.calls["GetId"] == calls["GetId"] == 1
 
 
-async def test_ten_thousand_guests_cause_one_get_id(pool: EmulatedPool, emulator: Emulator) -> None:
+async def test_ten_thousand_guests_cause_one_get_id(
+    pool: EmulatedPool, amplify_emulator: Emulator
+) -> None:
     async with SessionManager(pool.config(allow_guest_access=True)) as manager:
         async with anyio.create_task_group() as group:
             for _ in range(10_000):
                 group.start_soon(manager.fetch_auth_session)
         assert (await manager.fetch_auth_session()).credentials is not None
-    assert emulator.front.calls["GetId"] == 1
-    assert emulator.front.calls["GetCredentialsForIdentity"] == 1
+    assert amplify_emulator.front.calls["GetId"] == 1
+    assert amplify_emulator.front.calls["GetCredentialsForIdentity"] == 1
 
 
 async def test_a_cancelled_caller_does_not_cancel_the_shared_refresh(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     clock = FakeClock()
     config = pool.config(identity_pool_id=None)
     async with SessionManager(config, clock=clock) as manager:
         await manager.sign_in(pool.username, pool.password)
         before = await manager.fetch_auth_session()
-        emulator.front.inject("InitiateAuth", 0.5)  # the refresh answers slowly
+        amplify_emulator.front.inject("InitiateAuth", 0.5)  # the refresh answers slowly
         clock.advance(3600)
         async with anyio.create_task_group() as group:
             group.start_soon(manager.fetch_auth_session)
@@ -169,16 +173,16 @@ async def test_a_cancelled_caller_does_not_cancel_the_shared_refresh(
             group.cancel_scope.cancel()  # the first caller gives up
         after = await manager.fetch_auth_session()
     assert after is not before
-    assert emulator.front.calls["InitiateAuth"] == 2  # sign-in, one refresh
+    assert amplify_emulator.front.calls["InitiateAuth"] == 2  # sign-in, one refresh
 
 
 async def test_the_fast_path_does_no_io_takes_no_lock_and_decodes_nothing(
-    pool: EmulatedPool, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+    pool: EmulatedPool, amplify_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with SessionManager(pool.config()) as manager:
         await manager.sign_in(pool.username, pool.password)
         cached = await manager.fetch_auth_session()
-        calls = sum(emulator.front.calls.values())
+        calls = sum(amplify_emulator.front.calls.values())
 
         def no_decoding(token: str) -> None:
             raise AssertionError("decoded a token on the fast path")
@@ -188,23 +192,23 @@ async def test_the_fast_path_does_no_io_takes_no_lock_and_decodes_nothing(
             with anyio.fail_after(5):
                 for _ in range(1000):
                     assert await manager.fetch_auth_session() is cached
-    assert sum(emulator.front.calls.values()) == calls
+    assert sum(amplify_emulator.front.calls.values()) == calls
 
 
 async def test_ninety_second_credentials_do_not_refresh_per_call(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     async with SessionManager(pool.config()) as manager:
         await manager.sign_in(pool.username, pool.password)
         for _ in range(2000):
             session = await manager.fetch_auth_session()
             assert session.credentials is not None
-    assert emulator.front.calls["GetCredentialsForIdentity"] == 1
+    assert amplify_emulator.front.calls["GetCredentialsForIdentity"] == 1
 
 
 @pytest.mark.parametrize("skew", [7200.0, -7200.0])
 async def test_clock_drift_is_measured_and_refresh_happens_at_server_time(
-    pool: EmulatedPool, emulator: Emulator, skew: float
+    pool: EmulatedPool, amplify_emulator: Emulator, skew: float
 ) -> None:
     clock = FakeClock(start=time.time() + skew)
     storage = MemoryStorage()
@@ -222,11 +226,11 @@ async def test_clock_drift_is_measured_and_refresh_happens_at_server_time(
         clock.advance(60)
         await next_event(events, EventName.TOKEN_REFRESH)
         await events.aclose()
-    assert emulator.front.calls["InitiateAuth"] == 2
+    assert amplify_emulator.front.calls["InitiateAuth"] == 2
 
 
 async def test_short_lived_tokens_are_never_served_expired(
-    short_pool: EmulatedPool, emulator: Emulator
+    short_pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     config = short_pool.config(identity_pool_id=None, expiry_tolerance=0.5)
     async with SessionManager(config) as manager:
@@ -237,4 +241,4 @@ async def test_short_lived_tokens_are_never_served_expired(
             assert session.tokens is not None
             assert session.tokens.access_token.payload["exp"] > time.time()
             await anyio.sleep(0.01)
-    assert emulator.front.calls["InitiateAuth"] >= 3  # refreshed in the background
+    assert amplify_emulator.front.calls["InitiateAuth"] >= 3  # refreshed in the background

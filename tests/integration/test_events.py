@@ -16,7 +16,7 @@ from amplify_session import (
     SessionManager,
     StorageException,
 )
-from amplify_session.testing import EmulatedPool
+from amplify_session.emulator import EmulatedPool
 from tests.support.waiting import until
 
 pytestmark = pytest.mark.anyio

@@ -7,7 +7,7 @@ import pytest
 
 import amplify_session
 from amplify_session import InvalidConfigurationException, MemoryStorage, SessionManager
-from amplify_session.testing import EmulatedPool
+from amplify_session.emulator import EmulatedPool
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,8 @@ from amplify_session import (
     SessionManager,
     UserNotFoundException,
 )
-from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from amplify_session.emulator import EmulatedPool, Emulator
+from amplify_session.testing import FakeClock
 from tests.support.cuttable_proxy import CuttableProxy, cuttable_proxy
 from tests.support.retry import fast_retry
 from tests.support.waiting import until
@@ -65,10 +66,10 @@ def _config(pool: EmulatedPool, proxy: CuttableProxy, **overrides: Any) -> Any:
 
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_sign_in_retries_through_one_fault(
-    pool: EmulatedPool, emulator: Emulator, fault: int | str
+    pool: EmulatedPool, amplify_emulator: Emulator, fault: int | str
 ) -> None:
     async with (
-        cuttable_proxy(emulator.cognito_url) as proxy,
+        cuttable_proxy(amplify_emulator.cognito_url) as proxy,
         SessionManager(_config(pool, proxy)) as manager,
     ):
         if fault == "refused":
@@ -82,25 +83,25 @@ async def test_sign_in_retries_through_one_fault(
                 group.start_soon(restore_soon)
                 assert (await manager.sign_in(pool.username, pool.password)).is_signed_in
         else:
-            emulator.front.inject("InitiateAuth", fault, times=1)
+            amplify_emulator.front.inject("InitiateAuth", fault, times=1)
             assert (await manager.sign_in(pool.username, pool.password)).is_signed_in
-            assert emulator.front.calls["InitiateAuth"] == 2  # the fault, then the retry
+            assert amplify_emulator.front.calls["InitiateAuth"] == 2  # the fault, then the retry
 
 
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_sign_in_through_a_lasting_fault_fails_cleanly(
-    pool: EmulatedPool, emulator: Emulator, fault: int | str
+    pool: EmulatedPool, amplify_emulator: Emulator, fault: int | str
 ) -> None:
     storage = MemoryStorage()
-    async with cuttable_proxy(emulator.cognito_url) as proxy:
+    async with cuttable_proxy(amplify_emulator.cognito_url) as proxy:
         config = _config(pool, proxy)
         async with SessionManager(config, storage=storage) as manager:
-            async with _faulted(emulator, proxy, "InitiateAuth", fault, times=100):
+            async with _faulted(amplify_emulator, proxy, "InitiateAuth", fault, times=100):
                 with pytest.raises(AuthError) as info:
                     await manager.sign_in(pool.username, pool.password)
             assert info.value.retryable
             if fault != "refused":
-                assert emulator.front.calls["InitiateAuth"] == 3  # bounded: 3 attempts
+                assert amplify_emulator.front.calls["InitiateAuth"] == 3  # bounded: 3 attempts
             assert await storage.get_item(LAST_USER.format(pool.client_id)) is None
             assert (await manager.sign_in(pool.username, pool.password)).is_signed_in
 
@@ -120,7 +121,7 @@ async def test_sign_in_through_a_lasting_fault_fails_cleanly(
 )
 async def test_a_background_refresh_through_a_fault_serves_and_recovers(
     pool: EmulatedPool,
-    emulator: Emulator,
+    amplify_emulator: Emulator,
     fault: int | str,
     operation: str,
     advance: float,
@@ -131,14 +132,14 @@ async def test_a_background_refresh_through_a_fault_serves_and_recovers(
     # Token refresh alone: without an identity pool, whose 90-second credentials
     # would expire too.
     alone = {"identity_pool_id": None} if operation == "InitiateAuth" else {}
-    async with cuttable_proxy(emulator.cognito_url) as proxy:
+    async with cuttable_proxy(amplify_emulator.cognito_url) as proxy:
         config = _config(pool, proxy, **alone)
         async with SessionManager(config, storage=storage, clock=clock) as manager:
             await manager.sign_in(pool.username, pool.password)
             cached = await manager.fetch_auth_session()
             events: list[SessionEvent] = []
             manager.subscribe(events.append)
-            async with _faulted(emulator, proxy, operation, fault, times=1000):
+            async with _faulted(amplify_emulator, proxy, operation, fault, times=1000):
                 clock.advance(advance)  # due, not yet expired
                 await until(lambda: failure in [e.name for e in events], limit=20)
                 assert await manager.fetch_auth_session() is cached  # still served
@@ -151,12 +152,12 @@ async def test_a_background_refresh_through_a_fault_serves_and_recovers(
 
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_get_id_through_a_fault_fails_then_recovers(
-    pool: EmulatedPool, emulator: Emulator, fault: int | str
+    pool: EmulatedPool, amplify_emulator: Emulator, fault: int | str
 ) -> None:
-    async with cuttable_proxy(emulator.cognito_url) as proxy:
+    async with cuttable_proxy(amplify_emulator.cognito_url) as proxy:
         config = _config(pool, proxy, allow_guest_access=True)
         manager = SessionManager(config)  # on demand: no background prefetch to race with
-        async with _faulted(emulator, proxy, "GetId", fault, times=100):
+        async with _faulted(amplify_emulator, proxy, "GetId", fault, times=100):
             with pytest.raises(AuthError) as info:
                 await manager.fetch_auth_session()
         assert info.value.retryable
@@ -197,9 +198,9 @@ async def _definitive(
     ],
 )
 async def test_a_definitive_failure_signs_out_once(
-    pool: EmulatedPool, emulator: Emulator, admin_operation: str, expected: type[AuthError]
+    pool: EmulatedPool, amplify_emulator: Emulator, admin_operation: str, expected: type[AuthError]
 ) -> None:
     def break_user(idp: Any) -> None:
         getattr(idp, admin_operation)(UserPoolId=pool.user_pool_id, Username=pool.username)
 
-    await _definitive(pool, emulator, break_user, expected)
+    await _definitive(pool, amplify_emulator, break_user, expected)

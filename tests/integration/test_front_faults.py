@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from amplify_session.testing import Emulator
+from amplify_session.emulator import Emulator
 
 
 @pytest.mark.parametrize("fault", ["late:soon", "late:", "late:1s"])
-def test_a_malformed_late_fault_is_refused_when_injected(emulator: Emulator, fault: str) -> None:
+def test_a_malformed_late_fault_is_refused_when_injected(
+    amplify_emulator: Emulator, fault: str
+) -> None:
     # Accepted today, it fails inside the request handler instead: aiohttp answers 500 (which
     # the client retries) and logs a traceback, so a test "passes" with a different fault.
     try:
         with pytest.raises(ValueError, match="late"):
-            emulator.front.inject("InitiateAuth", fault)
+            amplify_emulator.front.inject("InitiateAuth", fault)
     finally:
-        emulator.front.clear_faults()
+        amplify_emulator.front.clear_faults()

@@ -3,7 +3,8 @@
 import pytest
 
 from amplify_session import MemoryStorage, NoCredentialsException, SessionManager
-from amplify_session.testing import EmulatedPool, FakeClock
+from amplify_session.emulator import EmulatedPool
+from amplify_session.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
 FLOW = "USER_PASSWORD_AUTH"

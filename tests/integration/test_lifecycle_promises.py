@@ -35,7 +35,8 @@ from amplify_session import (
     SessionEvent,
     SessionManager,
 )
-from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from amplify_session.emulator import EmulatedPool, Emulator
+from amplify_session.testing import FakeClock
 from tests.support.retry import fast_retry
 from tests.support.scripted_server import Answer, ScriptedServer, scripted_server
 from tests.support.tokens import make_jwt
@@ -156,17 +157,17 @@ def _run_script(
 
 @pytest.mark.anyio
 async def test_five_second_tokens_are_refused_at_sign_in_without_a_storm(
-    emulator: Emulator,
+    amplify_emulator: Emulator,
 ) -> None:
-    emulator.reset()
-    pool = emulator.provision(token_validity=timedelta(seconds=5))
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(token_validity=timedelta(seconds=5))
     storage = MemoryStorage()
     with anyio.fail_after(20):
         async with SessionManager(pool.config(identity_pool_id=None), storage=storage) as manager:
             outcome = await _outcome(manager.sign_in(pool.username, pool.password))
-            before = _emulator_refreshes(emulator)
+            before = _emulator_refreshes(amplify_emulator)
             await anyio.sleep(STORM_WINDOW)
-            during = _emulator_refreshes(emulator) - before
+            during = _emulator_refreshes(amplify_emulator) - before
             session = await _outcome(manager.fetch_auth_session())
     assert during <= STORM_BOUND, f"{during} token calls in {STORM_WINDOW} s"
     # Unusable on arrival with the default 5 s expiry_tolerance: an error, not a session.
@@ -178,17 +179,17 @@ async def test_five_second_tokens_are_refused_at_sign_in_without_a_storm(
 
 @pytest.mark.anyio
 async def test_a_refresh_that_brings_five_second_tokens_fails_and_backs_off(
-    emulator: Emulator,
+    amplify_emulator: Emulator,
 ) -> None:
-    emulator.reset()
-    pool = emulator.provision(token_validity=timedelta(seconds=8))  # usable: 8 - 1 - 5 s
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(token_validity=timedelta(seconds=8))  # usable: 8 - 1 - 5 s
     seen: list[SessionEvent] = []
     with anyio.fail_after(25):
         async with SessionManager(pool.config(identity_pool_id=None)) as manager:
             manager.subscribe(seen.append)
             await manager.sign_in(pool.username, pool.password)
             # From now on the pool issues five-second tokens.
-            emulator.client("cognito-idp").update_user_pool_client(
+            amplify_emulator.client("cognito-idp").update_user_pool_client(
                 UserPoolId=pool.user_pool_id,
                 ClientId=pool.client_id,
                 AccessTokenValidity=5,
@@ -196,9 +197,9 @@ async def test_a_refresh_that_brings_five_second_tokens_fails_and_backs_off(
                 TokenValidityUnits={"AccessToken": "seconds", "IdToken": "seconds"},
             )
             await until(lambda: _first_refresh_outcome(seen) is not None, limit=15)
-            before = _emulator_refreshes(emulator)
+            before = _emulator_refreshes(amplify_emulator)
             await anyio.sleep(STORM_WINDOW)
-            during = _emulator_refreshes(emulator) - before
+            during = _emulator_refreshes(amplify_emulator) - before
     assert during <= STORM_BOUND, f"{during} token calls in {STORM_WINDOW} s"
     first = _first_refresh_outcome(seen)
     assert first is not None
@@ -255,13 +256,13 @@ async def test_a_refresh_answered_with_expired_tokens_fails_and_backs_off() -> N
 # -- 6: a wall-clock step neither serves an expired token nor causes a storm --
 
 
-def test_a_wall_clock_step_back_never_serves_an_expired_token(emulator: Emulator) -> None:
+def test_a_wall_clock_step_back_never_serves_an_expired_token(amplify_emulator: Emulator) -> None:
     # time.time is stepped back an hour in the manager's process, after sign-in;
     # the emulator (this process) keeps the real time: the server's clock.
-    emulator.reset()
-    pool = emulator.provision(token_validity=timedelta(seconds=3))
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(token_validity=timedelta(seconds=3))
     report, _ = _run_script("wall-step-back", pool, expiry_tolerance=0.5)
-    refreshes = _emulator_refreshes(emulator) - 1  # the SRP sign-in's InitiateAuth
+    refreshes = _emulator_refreshes(amplify_emulator) - 1  # the SRP sign-in's InitiateAuth
     assert report["expired"] == 0, report
     assert report["served"] > 0, report
     assert report["errors"] == [], report
@@ -271,18 +272,18 @@ def test_a_wall_clock_step_back_never_serves_an_expired_token(emulator: Emulator
 
 
 def test_a_wall_clock_step_either_way_changes_nothing(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     report, _ = _run_script("wall-step-forward", pool)
     assert report["errors"] == [], report
     assert report["fetches"] > 0, report
     assert report["other_sessions"] == 0, report  # the first session, served throughout
-    assert _emulator_refreshes(emulator) == 1  # the sign-in's; no refresh
+    assert _emulator_refreshes(amplify_emulator) == 1  # the sign-in's; no refresh
 
 
 @pytest.mark.anyio
 async def test_fake_clock_steps_move_nothing_and_refresh_follows_monotonic_time(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     clock = FakeClock()
     seen: list[SessionEvent] = []
@@ -292,19 +293,19 @@ async def test_fake_clock_steps_move_nothing_and_refresh_follows_monotonic_time(
             first = await manager.fetch_auth_session()
             assert first.tokens is not None
             manager.subscribe(seen.append)
-            calls = _emulator_refreshes(emulator)
+            calls = _emulator_refreshes(amplify_emulator)
             for step in (3600.0, -7200.0, 3600.0 + 301):
                 clock.step(step)
                 assert await manager.fetch_auth_session() is first
                 await anyio.sleep(0.2)  # time for a background loop to misbehave
-            assert _emulator_refreshes(emulator) == calls
+            assert _emulator_refreshes(amplify_emulator) == calls
             assert seen == []
             # An hour behind on the wall clock, into the refresh window by monotonic
             # time: the background refresh runs anyway.
             clock.step(-3600.0 - 301)
             clock.advance(INTO_REFRESH_WINDOW)
             await until(lambda: EventName.TOKEN_REFRESH in [e.name for e in seen])
-            assert _emulator_refreshes(emulator) == calls + 1
+            assert _emulator_refreshes(amplify_emulator) == calls + 1
             renewed = await manager.fetch_auth_session()
             assert renewed.tokens is not None
             assert (
@@ -315,7 +316,7 @@ async def test_fake_clock_steps_move_nothing_and_refresh_follows_monotonic_time(
             clock.step(-3600.0)
             assert await manager.fetch_auth_session() is renewed
             await anyio.sleep(0.3)
-            assert _emulator_refreshes(emulator) == calls + 1
+            assert _emulator_refreshes(amplify_emulator) == calls + 1
 
 
 # -- 7: absurd claims are an AuthError, never OverflowError -------------------
@@ -386,7 +387,7 @@ async def test_a_stored_session_with_absurd_claims_counts_as_none(
 
 @pytest.mark.anyio
 async def test_a_forced_fetch_joining_a_flight_started_while_closed_works(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     clock = FakeClock()
     manager = SessionManager(pool.config(identity_pool_id=None), clock=clock)
@@ -399,11 +400,11 @@ async def test_a_forced_fetch_joining_a_flight_started_while_closed_works(
         with anyio.fail_after(20):
             await manager.sign_in(pool.username, pool.password)  # never opened yet
             clock.advance(3600)  # expired: the next fetch refreshes first...
-            emulator.front.inject("InitiateAuth", 1.0)  # ...and Cognito answers slowly
-            refreshes = _emulator_refreshes(emulator)
+            amplify_emulator.front.inject("InitiateAuth", 1.0)  # ...and Cognito answers slowly
+            refreshes = _emulator_refreshes(amplify_emulator)
             async with anyio.create_task_group() as group:
                 group.start_soon(fetch, "on demand, closed", False)
-                await until(lambda: _emulator_refreshes(emulator) > refreshes)
+                await until(lambda: _emulator_refreshes(amplify_emulator) > refreshes)
                 async with manager:
                     # Joins the flight started while closed; the manager closes
                     # again before that flight lands.
@@ -448,7 +449,7 @@ async def test_a_listener_subscribed_before_opening_hears_every_opening(
 
 @pytest.mark.anyio
 async def test_a_nested_opening_is_refused_and_leaves_nothing_running(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     clock = FakeClock()
     manager = SessionManager(pool.config(identity_pool_id=None), clock=clock)
@@ -464,12 +465,12 @@ async def test_a_nested_opening_is_refused_and_leaves_nothing_running(
                 inner = err
             # The outer opening still works.
             assert (await manager.fetch_auth_session(force_refresh=True)).tokens is not None
-        calls = sum(emulator.front.calls.values())
+        calls = sum(amplify_emulator.front.calls.values())
         clock.advance(7200)  # whatever still runs would refresh now
         await anyio.sleep(1)
     leftover = [task for task in asyncio.all_tasks() - tasks_before if not task.done()]
     assert leftover == []
-    assert sum(emulator.front.calls.values()) == calls
+    assert sum(amplify_emulator.front.calls.values()) == calls
     assert isinstance(inner, amplify_session.InvalidStateException), inner
 
 

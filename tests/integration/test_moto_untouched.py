@@ -3,7 +3,7 @@
 moto's server is what most Python users test Cognito code against, so it must
 work as they run it: started as ``ThreadedMotoServer`` in a process of its own
 (no patch of ours), a pool provisioned with boto3, the library pointed at it.
-The strict front (``amplify_session.testing``) is tested elsewhere.
+The strict front (``amplify_session.emulator``) is tested elsewhere.
 
 moto's server sends two ``Server`` headers, which aiohttp refuses in Python's
 development mode (by design: aio-libs/aiohttp#12297, getmoto/moto#9930), so no

@@ -13,14 +13,15 @@ from amplify_session import (
     SessionEvent,
     SessionManager,
 )
-from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from amplify_session.emulator import EmulatedPool, Emulator
+from amplify_session.testing import FakeClock
 from tests.support.retry import fast_retry
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_no_secret_reaches_logs_reprs_or_errors(
-    secret_pool: EmulatedPool, emulator: Emulator, caplog: pytest.LogCaptureFixture
+    secret_pool: EmulatedPool, amplify_emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     pool, clock, storage = secret_pool, FakeClock(), MemoryStorage()
@@ -37,7 +38,7 @@ async def test_no_secret_reaches_logs_reprs_or_errors(
         await manager.sign_in(pool.username, pool.password)
         sessions = [await manager.fetch_auth_session()]
         sessions.append(await manager.fetch_auth_session(force_refresh=True))
-        emulator.front.inject("InitiateAuth", 503, times=2)
+        amplify_emulator.front.inject("InitiateAuth", 503, times=2)
         clock.advance(3600)
         try:
             await manager.fetch_auth_session()
@@ -47,7 +48,7 @@ async def test_no_secret_reaches_logs_reprs_or_errors(
         user = await manager.get_current_user()
         texts += [repr(manager), repr(user), repr(config), str(config)]
         await manager.sign_out()
-        emulator.front.inject("RevokeToken", "reset", times=5)
+        amplify_emulator.front.inject("RevokeToken", "reset", times=5)
         texts.append(repr(manager))
     for session in sessions:
         texts += [repr(session), str(session), repr(session.tokens), repr(session.credentials)]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from amplify_session.testing import EmulatedPool, Emulator
+from amplify_session.emulator import EmulatedPool, Emulator
 from tests.support.readme_blocks import (
     PASSWORD,
     PLACEHOLDERS,
@@ -30,10 +30,10 @@ RUNNER = Path(__file__).parents[1] / "support" / "readme_runner.py"
 
 
 @pytest.fixture
-def readme_pool(emulator: Emulator) -> EmulatedPool:
-    emulator.reset()
-    pool = emulator.provision(username=USERNAME, password=PASSWORD)
-    emulator.client("s3").create_bucket(Bucket="photos")
+def readme_pool(amplify_emulator: Emulator) -> EmulatedPool:
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(username=USERNAME, password=PASSWORD)
+    amplify_emulator.client("s3").create_bucket(Bucket="photos")
     return pool
 
 
@@ -86,7 +86,7 @@ def test_the_readme_has_blocks_of_every_kind() -> None:
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda block: block.id)
 def test_block_runs_as_written(
     block: Block,
-    emulator: Emulator,
+    amplify_emulator: Emulator,
     readme_pool: EmulatedPool,
     redis_url: str,
     tmp_path: Path,
@@ -95,7 +95,7 @@ def test_block_runs_as_written(
         assert block.not_run_reason, f"{block.id} is not run but does not say why"
         return
     code = _substituted(block.code, readme_pool, redis_url)
-    env = _environment(emulator, readme_pool)
+    env = _environment(amplify_emulator, readme_pool)
     if block.kind == "pytest":
         _run_as_test_file(code, env, tmp_path)
         return

@@ -17,8 +17,8 @@ import anyio
 import pytest
 
 from amplify_session import SessionManager
+from amplify_session.emulator import EmulatedPool, Emulator
 from amplify_session.storage.redis import RedisStorage
-from amplify_session.testing import EmulatedPool, Emulator
 from tests.support.redis_server import RedisServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.heavy]
@@ -27,9 +27,9 @@ WORKERS = 8
 
 
 @pytest.fixture
-def fleet_pool(emulator: Emulator) -> EmulatedPool:
-    emulator.reset()
-    return emulator.provision(token_validity=timedelta(seconds=4))
+def fleet_pool(amplify_emulator: Emulator) -> EmulatedPool:
+    amplify_emulator.reset()
+    return amplify_emulator.provision(token_validity=timedelta(seconds=4))
 
 
 def _config(pool: EmulatedPool) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def _lags(results: list[dict[str, Any]]) -> list[float]:
 async def test_one_refresh_per_cycle_for_the_whole_fleet(
     fleet_pool: EmulatedPool,
     processes: list[subprocess.Popen[bytes]],
-    emulator: Emulator,
+    amplify_emulator: Emulator,
     redis_url: str,
     tmp_path: Path,
 ) -> None:
@@ -115,7 +115,9 @@ async def test_one_refresh_per_cycle_for_the_whole_fleet(
     results = _results(outputs)
     refreshed_tokens = {jti for r in results for _, jti in r["seen"]} - {first_token}
     refreshes = sorted(
-        when for when, op in emulator.front.timeline if op == "InitiateAuth" and when > started
+        when
+        for when, op in amplify_emulator.front.timeline
+        if op == "InitiateAuth" and when > started
     )
     gaps = [later - earlier for earlier, later in itertools.pairwise(refreshes)]
     lag = max(_lags(results))
@@ -138,7 +140,7 @@ async def test_one_refresh_per_cycle_for_the_whole_fleet(
 async def test_a_process_killed_while_holding_the_lock_delays_the_others_only_briefly(
     fleet_pool: EmulatedPool,
     processes: list[subprocess.Popen[bytes]],
-    emulator: Emulator,
+    amplify_emulator: Emulator,
     redis_url: str,
     tmp_path: Path,
 ) -> None:
@@ -175,7 +177,7 @@ async def test_a_process_killed_while_holding_the_lock_delays_the_others_only_br
 async def test_redis_restarted_mid_run(
     fleet_pool: EmulatedPool,
     processes: list[subprocess.Popen[bytes]],
-    emulator: Emulator,
+    amplify_emulator: Emulator,
     redis_server: RedisServer,
     redis_url: str,
     tmp_path: Path,

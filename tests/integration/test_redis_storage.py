@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio
 
 from amplify_session import EventName, SessionEvent, SessionManager, StorageException
+from amplify_session.emulator import EmulatedPool
 from amplify_session.storage.redis import RedisStorage
-from amplify_session.testing import EmulatedPool
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import until
 

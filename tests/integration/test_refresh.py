@@ -4,7 +4,8 @@ import anyio
 import pytest
 
 from amplify_session import MemoryStorage, NotAuthorizedException, SessionManager
-from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from amplify_session.emulator import EmulatedPool, Emulator
+from amplify_session.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
 FLOW = "USER_PASSWORD_AUTH"
@@ -59,14 +60,16 @@ async def test_force_refresh_always_gets_new_tokens_and_credentials(pool: Emulat
         assert after.identity_id == before.identity_id
 
 
-async def test_revoked_refresh_token_signs_out(pool: EmulatedPool, emulator: Emulator) -> None:
+async def test_revoked_refresh_token_signs_out(
+    pool: EmulatedPool, amplify_emulator: Emulator
+) -> None:
     clock = FakeClock()
     storage = MemoryStorage()
     config = pool.config(allow_guest_access=False)
     async with SessionManager(config, storage=storage, clock=clock) as manager:
         await manager.sign_in(pool.username, pool.password, auth_flow=FLOW)
         refresh_token = (await manager.fetch_auth_session()).tokens.refresh_token  # type: ignore[union-attr]
-        emulator.client("cognito-idp").admin_user_global_sign_out(
+        amplify_emulator.client("cognito-idp").admin_user_global_sign_out(
             UserPoolId=pool.user_pool_id, Username=pool.username
         )
         clock.advance(3600)

@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from amplify_session import MemoryStorage, SessionManager
-from amplify_session.testing import EmulatedPool
+from amplify_session.emulator import EmulatedPool
 
 pytestmark = pytest.mark.anyio
 FLOW = "USER_PASSWORD_AUTH"

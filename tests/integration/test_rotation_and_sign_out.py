@@ -10,7 +10,8 @@ from amplify_session import (
     NotAuthorizedException,
     SessionManager,
 )
-from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from amplify_session.emulator import EmulatedPool, Emulator
+from amplify_session.testing import FakeClock
 from tests.support.retry import fast_retry
 
 pytestmark = pytest.mark.anyio
@@ -29,13 +30,13 @@ async def _copy(storage: MemoryStorage) -> MemoryStorage:
 
 
 @pytest.fixture
-def rotating_pool(emulator: Emulator) -> EmulatedPool:
-    emulator.reset()
-    return emulator.provision(refresh_token_rotation=True, generate_secret=True)
+def rotating_pool(amplify_emulator: Emulator) -> EmulatedPool:
+    amplify_emulator.reset()
+    return amplify_emulator.provision(refresh_token_rotation=True, generate_secret=True)
 
 
 async def test_rotation_is_detected_and_the_new_refresh_token_kept(
-    rotating_pool: EmulatedPool, emulator: Emulator
+    rotating_pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     pool, storage, clock = rotating_pool, MemoryStorage(), FakeClock()
     async with SessionManager(pool.config(), storage=storage, clock=clock) as manager:
@@ -53,8 +54,8 @@ async def test_rotation_is_detected_and_the_new_refresh_token_kept(
             )
             old_refresh = new_refresh
     # REFRESH_TOKEN_AUTH was refused once; GetTokensFromRefreshToken served from then on.
-    assert emulator.front.calls["GetTokensFromRefreshToken"] == 2
-    assert emulator.front.calls["InitiateAuth"] == 2  # the sign-in and the one refusal
+    assert amplify_emulator.front.calls["GetTokensFromRefreshToken"] == 2
+    assert amplify_emulator.front.calls["InitiateAuth"] == 2  # the sign-in and the one refusal
     # The rotated-out refresh token no longer works.
     async with SessionManager(pool.config(), storage=stale) as other:
         with pytest.raises(NotAuthorizedException):
@@ -63,20 +64,20 @@ async def test_rotation_is_detected_and_the_new_refresh_token_kept(
 
 
 async def test_configured_rotation_never_tries_refresh_token_auth(
-    rotating_pool: EmulatedPool, emulator: Emulator
+    rotating_pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     config = rotating_pool.config(refresh_token_rotation=True)
     async with SessionManager(config) as manager:
         await manager.sign_in(rotating_pool.username, rotating_pool.password)
         await manager.fetch_auth_session(force_refresh=True)
-    assert emulator.front.calls["InitiateAuth"] == 1
-    assert emulator.front.calls["GetTokensFromRefreshToken"] == 1
-    body = dict(emulator.front.requests)["GetTokensFromRefreshToken"]
+    assert amplify_emulator.front.calls["InitiateAuth"] == 1
+    assert amplify_emulator.front.calls["GetTokensFromRefreshToken"] == 1
+    body = dict(amplify_emulator.front.requests)["GetTokensFromRefreshToken"]
     assert body["ClientSecret"] == rotating_pool.client_secret
 
 
 async def test_without_rotation_refresh_token_auth_is_used(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     async with SessionManager(pool.config()) as manager:
         await manager.sign_in(pool.username, pool.password)
@@ -85,13 +86,13 @@ async def test_without_rotation_refresh_token_auth_is_used(
     assert before.tokens is not None
     assert after.tokens is not None
     assert after.tokens.refresh_token == before.tokens.refresh_token
-    assert emulator.front.calls["GetTokensFromRefreshToken"] == 0
-    refresh = [b for op, b in emulator.front.requests if op == "InitiateAuth"][-1]
+    assert amplify_emulator.front.calls["GetTokensFromRefreshToken"] == 0
+    refresh = [b for op, b in amplify_emulator.front.requests if op == "InitiateAuth"][-1]
     assert refresh["AuthFlow"] == "REFRESH_TOKEN_AUTH"
 
 
 async def test_a_stored_device_key_is_sent_on_refresh(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     storage = MemoryStorage()
     async with SessionManager(pool.config(), storage=storage) as manager:
@@ -99,14 +100,14 @@ async def test_a_stored_device_key_is_sent_on_refresh(
     await storage.set_item(_key(pool, "deviceKey"), "us-east-1_device-123")
     async with SessionManager(pool.config(), storage=storage) as manager:
         await manager.fetch_auth_session(force_refresh=True)
-    refresh = [b for op, b in emulator.front.requests if op == "InitiateAuth"][-1]
+    refresh = [b for op, b in amplify_emulator.front.requests if op == "InitiateAuth"][-1]
     assert refresh["AuthParameters"]["DEVICE_KEY"] == "us-east-1_device-123"
     assert await storage.get_item(_key(pool, "deviceKey")) == "us-east-1_device-123"
 
 
 @pytest.mark.parametrize("global_sign_out", [False, True])
 async def test_sign_out_revokes_the_refresh_token(
-    pool: EmulatedPool, emulator: Emulator, global_sign_out: bool
+    pool: EmulatedPool, amplify_emulator: Emulator, global_sign_out: bool
 ) -> None:
     storage = MemoryStorage()
     async with SessionManager(pool.config(), storage=storage) as manager:
@@ -118,27 +119,27 @@ async def test_sign_out_revokes_the_refresh_token(
         assert (await manager.fetch_auth_session()).tokens is None
     assert await storage.get_item(_key(pool, "refreshToken")) is None
     operation = "GlobalSignOut" if global_sign_out else "RevokeToken"
-    assert emulator.front.calls[operation] == 1
+    assert amplify_emulator.front.calls[operation] == 1
     async with SessionManager(pool.config(), storage=stale) as other:
         with pytest.raises(NotAuthorizedException):
             await other.fetch_auth_session(force_refresh=True)
 
 
 async def test_sign_out_with_the_network_down_still_clears_everything(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     storage = MemoryStorage()
     async with SessionManager(pool.config(retry=FAST_RETRY), storage=storage) as manager:
         await manager.sign_in(pool.username, pool.password)
         refresh_token = await storage.get_item(_key(pool, "refreshToken"))
-        emulator.front.inject("RevokeToken", "reset", times=10)
+        amplify_emulator.front.inject("RevokeToken", "reset", times=10)
         result = await manager.sign_out()
         assert not result.revoked
         assert isinstance(result.error, NetworkError)
         assert refresh_token is not None
         assert refresh_token not in str(result.error)
         assert not await manager.is_authenticated()
-    assert emulator.front.calls["RevokeToken"] == FAST_RETRY.attempts
+    assert amplify_emulator.front.calls["RevokeToken"] == FAST_RETRY.attempts
     assert await storage.get_item(_key(pool, "accessToken")) is None
     assert (
         await storage.get_item(f"CognitoIdentityServiceProvider.{pool.client_id}.LastAuthUser")

@@ -75,7 +75,8 @@ from amplify_session import (
     UserAlreadyAuthenticatedException,
     UserUnAuthenticatedException,
 )
-from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from amplify_session.emulator import EmulatedPool, Emulator
+from amplify_session.testing import FakeClock
 from tests.support.model_world import (
     STORAGE_FAULTS,
     TAMPERING,
@@ -814,8 +815,8 @@ class SessionModel(RuleBasedStateMachine):
 
 
 @pytest.mark.heavy
-def test_session_model(emulator: Emulator) -> None:
-    SessionModel.emulator = emulator
+def test_session_model(amplify_emulator: Emulator) -> None:
+    SessionModel.emulator = amplify_emulator
     try:
         run_state_machine_as_test(
             SessionModel,

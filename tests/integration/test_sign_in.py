@@ -12,7 +12,7 @@ from amplify_session import (
     UserNotFoundException,
     UserUnAuthenticatedException,
 )
-from amplify_session.testing import EmulatedPool, Emulator
+from amplify_session.emulator import EmulatedPool, Emulator
 
 pytestmark = pytest.mark.anyio
 FLOW = "USER_PASSWORD_AUTH"
@@ -77,8 +77,8 @@ async def test_unknown_user(pool: EmulatedPool) -> None:
             await manager.sign_in("nobody", pool.password, auth_flow=FLOW)
 
 
-async def test_unconfirmed_user(pool: EmulatedPool, emulator: Emulator) -> None:
-    emulator.add_user(pool, "bob", "Bob-password-1", confirmed=False)
+async def test_unconfirmed_user(pool: EmulatedPool, amplify_emulator: Emulator) -> None:
+    amplify_emulator.add_user(pool, "bob", "Bob-password-1", confirmed=False)
     async with SessionManager(pool.config()) as manager:
         with pytest.raises(UserNotConfirmedException):
             await manager.sign_in("bob", "Bob-password-1", auth_flow=FLOW)

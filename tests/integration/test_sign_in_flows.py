@@ -11,13 +11,13 @@ from amplify_session import (
     NotAuthorizedException,
     SessionManager,
 )
-from amplify_session.testing import EmulatedPool, Emulator
+from amplify_session.emulator import EmulatedPool, Emulator
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_srp_is_the_default_and_the_password_never_travels(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     async with SessionManager(pool.config()) as manager:
         result = await manager.sign_in(pool.username, pool.password)
@@ -25,11 +25,11 @@ async def test_srp_is_the_default_and_the_password_never_travels(
         user = await manager.get_current_user()
     assert user.sign_in_details is not None
     assert user.sign_in_details.auth_flow_type == "USER_SRP_AUTH"
-    assert emulator.front.calls["InitiateAuth"] == 1
-    assert emulator.front.calls["RespondToAuthChallenge"] == 1
-    sent = str(emulator.front.requests)
+    assert amplify_emulator.front.calls["InitiateAuth"] == 1
+    assert amplify_emulator.front.calls["RespondToAuthChallenge"] == 1
+    sent = str(amplify_emulator.front.requests)
     assert pool.password not in sent
-    first = emulator.front.requests[0][1]
+    first = amplify_emulator.front.requests[0][1]
     assert first["AuthFlow"] == "USER_SRP_AUTH"
     assert "SRP_A" in first["AuthParameters"]
 
@@ -58,9 +58,9 @@ async def test_the_event_loop_runs_while_srp_computes(pool: EmulatedPool) -> Non
     assert ticks >= 2 * 1024 // 32
 
 
-async def test_email_alias_with_a_client_secret(emulator: Emulator) -> None:
-    emulator.reset()
-    pool = emulator.provision(sign_in_with_email=True, generate_secret=True)
+async def test_email_alias_with_a_client_secret(amplify_emulator: Emulator) -> None:
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(sign_in_with_email=True, generate_secret=True)
     assert pool.username == pool.email
     async with SessionManager(pool.config()) as manager:
         assert (await manager.sign_in(pool.email, pool.password)).is_signed_in
@@ -77,7 +77,7 @@ async def test_email_alias_with_a_client_secret(emulator: Emulator) -> None:
         assert after.tokens.access_token.payload["jti"] != before.tokens.access_token.payload["jti"]
     hashes = [
         body.get("AuthParameters", body.get("ChallengeResponses", {})).get("SECRET_HASH")
-        for _, body in emulator.front.requests
+        for _, body in amplify_emulator.front.requests
         if _ in ("InitiateAuth", "RespondToAuthChallenge")
     ]
     assert all(hashes)
@@ -93,9 +93,9 @@ async def test_a_wrong_client_secret_is_refused(secret_pool: EmulatedPool) -> No
 
 
 async def test_new_password_required_with_required_attributes(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
-    emulator.front.plan_challenges("NEW_PASSWORD_REQUIRED", required_attributes=("name",))
+    amplify_emulator.front.plan_challenges("NEW_PASSWORD_REQUIRED", required_attributes=("name",))
     new_password = "Brand-new-Passw0rd!"
     async with SessionManager(pool.config()) as manager:
         result = await manager.sign_in(pool.username, pool.password)
@@ -114,8 +114,10 @@ async def test_new_password_required_with_required_attributes(
         assert (await manager.sign_in(pool.username, new_password)).is_signed_in
 
 
-async def test_temporary_password_from_an_admin(pool: EmulatedPool, emulator: Emulator) -> None:
-    emulator.client("cognito-idp").admin_create_user(
+async def test_temporary_password_from_an_admin(
+    pool: EmulatedPool, amplify_emulator: Emulator
+) -> None:
+    amplify_emulator.client("cognito-idp").admin_create_user(
         UserPoolId=pool.user_pool_id,
         Username="carol",
         TemporaryPassword="Temp-Passw0rd!",
@@ -128,8 +130,10 @@ async def test_temporary_password_from_an_admin(pool: EmulatedPool, emulator: Em
         assert (await manager.get_current_user()).username == "carol"
 
 
-async def test_sms_mfa_wrong_code_then_right_code(pool: EmulatedPool, emulator: Emulator) -> None:
-    emulator.front.plan_challenges("SMS_MFA", code="654321")
+async def test_sms_mfa_wrong_code_then_right_code(
+    pool: EmulatedPool, amplify_emulator: Emulator
+) -> None:
+    amplify_emulator.front.plan_challenges("SMS_MFA", code="654321")
     async with SessionManager(pool.config()) as manager:
         result = await manager.sign_in(pool.username, pool.password)
         assert result.next_step.sign_in_step == "CONFIRM_SIGN_IN_WITH_SMS_CODE"
@@ -140,8 +144,8 @@ async def test_sms_mfa_wrong_code_then_right_code(pool: EmulatedPool, emulator: 
         assert await manager.is_authenticated()
 
 
-async def test_select_mfa_type_then_totp(pool: EmulatedPool, emulator: Emulator) -> None:
-    emulator.front.plan_challenges("SELECT_MFA_TYPE", code="111222")
+async def test_select_mfa_type_then_totp(pool: EmulatedPool, amplify_emulator: Emulator) -> None:
+    amplify_emulator.front.plan_challenges("SELECT_MFA_TYPE", code="111222")
     async with SessionManager(pool.config()) as manager:
         result = await manager.sign_in(pool.username, pool.password)
         assert result.next_step.sign_in_step == "CONTINUE_SIGN_IN_WITH_MFA_SELECTION"
@@ -152,9 +156,9 @@ async def test_select_mfa_type_then_totp(pool: EmulatedPool, emulator: Emulator)
 
 
 async def test_an_expired_challenge_session_says_sign_in_again(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
-    emulator.front.plan_challenges("SOFTWARE_TOKEN_MFA", session_ttl=0.05)
+    amplify_emulator.front.plan_challenges("SOFTWARE_TOKEN_MFA", session_ttl=0.05)
     async with SessionManager(pool.config()) as manager:
         await manager.sign_in(pool.username, pool.password)
         await anyio.sleep(0.2)

@@ -28,8 +28,9 @@ from amplify_session import (
     StorageException,
 )
 from amplify_session._cognito import CognitoTransport, UserPoolClient
+from amplify_session.emulator import EmulatedPool, Emulator
 from amplify_session.storage.redis import RedisStorage
-from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from amplify_session.testing import FakeClock
 from tests.support.retry import fast_retry
 from tests.support.waiting import until
 
@@ -289,7 +290,7 @@ async def test_tokens_adopted_after_a_wall_clock_step_expire_on_time(
 
 
 async def test_sign_out_from_another_running_loop_changes_nothing(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     """Race: sign_out() from a second event loop (thread) while the first loop runs."""
     config = pool.config(identity_pool_id=None)
@@ -310,7 +311,7 @@ async def test_sign_out_from_another_running_loop_changes_nothing(
         await anyio.sleep(0.3)  # a clear or revocation begun anyway would land now
         assert await storage.get_item(_key(pool, pool.username, "accessToken")) is not None
         assert (await manager.fetch_auth_session()).tokens is not None
-    assert emulator.front.calls["RevokeToken"] == 0
+    assert amplify_emulator.front.calls["RevokeToken"] == 0
 
 
 # -- r7 ---------------------------------------------------------------------------
@@ -430,11 +431,11 @@ class _SlowMarkerRead(MemoryStorage):
 
 
 async def test_refresh_token_rotated_during_sign_out_is_revoked(
-    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+    amplify_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Race: one process's rotating refresh lands just as another process signs out."""
-    emulator.reset()
-    pool = emulator.provision(refresh_token_rotation=True)
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(refresh_token_rotation=True)
     config = pool.config(identity_pool_id=None, refresh_token_rotation=True)
     storage = _SlowMarkerRead()
     a = SessionManager(config, storage=storage)
@@ -478,11 +479,11 @@ async def test_refresh_token_rotated_during_sign_out_is_revoked(
 
 
 async def test_a_refresh_does_not_rewrite_last_auth_user(
-    pool: EmulatedPool, emulator: Emulator, tmp_path: Path
+    pool: EmulatedPool, amplify_emulator: Emulator, tmp_path: Path
 ) -> None:
     """Race: alice's routine refresh after bob signed in last on the same storage."""
     bob_password = "Pw-bob-" + "x7Q" * 4
-    emulator.add_user(pool, "bob", bob_password)
+    amplify_emulator.add_user(pool, "bob", bob_password)
     config = pool.config(identity_pool_id=None)
     path = tmp_path / "session.json"
     alice = SessionManager(config, storage=FileStorage(path))
@@ -505,12 +506,12 @@ async def test_a_refresh_does_not_rewrite_last_auth_user(
 
 
 async def test_sign_out_does_not_wait_behind_a_stalled_sign_in(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     """Race: sign_out() while sign_in() waits on a Cognito that does not answer."""
     config = pool.config(identity_pool_id=None, request_timeout=4.0)
     manager = SessionManager(config)
-    emulator.front.inject("InitiateAuth", "stall", times=10)
+    amplify_emulator.front.inject("InitiateAuth", "stall", times=10)
     signing_in: list[object] = []
 
     async def sign_in() -> None:
@@ -519,14 +520,14 @@ async def test_sign_out_does_not_wait_behind_a_stalled_sign_in(
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(sign_in)
-            await until(lambda: emulator.front.calls["InitiateAuth"] >= 1)
+            await until(lambda: amplify_emulator.front.calls["InitiateAuth"] >= 1)
             with anyio.fail_after(3):  # a stalled sign-in lasts request_timeout x attempts
                 await manager.sign_out()
                 await until(lambda: signing_in, limit=3)
         assert signing_in == [InvalidStateException.__name__]
         assert (await manager.fetch_auth_session()).tokens is None
     finally:
-        emulator.front.clear_faults()
+        amplify_emulator.front.clear_faults()
         await manager.aclose()
 
 
@@ -534,7 +535,7 @@ async def test_sign_out_does_not_wait_behind_a_stalled_sign_in(
 
 
 async def test_adopting_another_process_sign_in_wakes_the_refresh_loop(
-    pool: EmulatedPool, emulator: Emulator, redis_url: str
+    pool: EmulatedPool, amplify_emulator: Emulator, redis_url: str
 ) -> None:
     """Race: a signed-out process adopts a fleet sign-in while its refresh loop sleeps forever."""
     config = pool.config(identity_pool_id=None)
@@ -552,9 +553,9 @@ async def test_adopting_another_process_sign_in_wakes_the_refresh_loop(
                     if event.name is EventName.SIGNED_IN:
                         break
             await events.aclose()
-            before = emulator.front.calls["InitiateAuth"]
+            before = amplify_emulator.front.calls["InitiateAuth"]
             clock.advance(INTO_REFRESH_WINDOW)  # no fetch: only the loop can refresh
-            await until(lambda: emulator.front.calls["InitiateAuth"] > before)
+            await until(lambda: amplify_emulator.front.calls["InitiateAuth"] > before)
     finally:
         await a_storage.aclose()
         await b_storage.aclose()
@@ -564,11 +565,11 @@ async def test_adopting_another_process_sign_in_wakes_the_refresh_loop(
 
 
 async def test_lock_expiring_mid_rotating_refresh_does_not_sign_the_fleet_out(
-    emulator: Emulator, redis_url: str
+    amplify_emulator: Emulator, redis_url: str
 ) -> None:
     """Race: a rotating refresh outlives the Redis lock's TTL and a second process refreshes."""
-    emulator.reset()
-    pool = emulator.provision(refresh_token_rotation=True)
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(refresh_token_rotation=True)
     config = pool.config(identity_pool_id=None, refresh_token_rotation=True)
     a_storage = RedisStorage.from_url(redis_url, lock_ttl=1.0)
     b_storage = RedisStorage.from_url(redis_url, lock_ttl=1.0)
@@ -578,7 +579,7 @@ async def test_lock_expiring_mid_rotating_refresh_does_not_sign_the_fleet_out(
         async with SessionManager(config, storage=a_storage) as a:
             await a.sign_in(pool.username, pool.password)
             assert (await b.fetch_auth_session()).tokens is not None
-            emulator.front.inject("GetTokensFromRefreshToken", 2.0)  # A's refresh is slow
+            amplify_emulator.front.inject("GetTokensFromRefreshToken", 2.0)  # A's refresh is slow
             with anyio.fail_after(LIMIT):
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(_outcome, lambda: a.fetch_auth_session(force_refresh=True))
@@ -591,7 +592,7 @@ async def test_lock_expiring_mid_rotating_refresh_does_not_sign_the_fleet_out(
         assert (await restarted.fetch_auth_session()).tokens is not None
         await restarted.aclose()
     finally:
-        emulator.front.clear_faults()
+        amplify_emulator.front.clear_faults()
         await b.aclose()
         await a_storage.aclose()
         await b_storage.aclose()
@@ -630,11 +631,11 @@ async def test_a_late_sign_out_clear_does_not_undo_a_later_sign_in(pool: Emulate
 
 
 async def test_sign_out_abandons_a_pending_challenge(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     """Race: sign_out() while a sign-in waits for its MFA code."""
     config = pool.config(identity_pool_id=None)
-    emulator.front.plan_challenges("SMS_MFA", code="123456")
+    amplify_emulator.front.plan_challenges("SMS_MFA", code="123456")
     manager = SessionManager(config)
     try:
         first = await manager.sign_in(pool.username, pool.password)
@@ -679,33 +680,35 @@ async def test_no_write_back_after_another_process_signs_out(pool: EmulatedPool)
 
 
 async def test_aclose_during_a_caller_run_refresh_calls_cognito_no_more(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     """Race: aclose() while a refresh run by a caller is waiting for Cognito's answer."""
     config = pool.config(identity_pool_id=None, retry=fast_retry(3))  # a retry comes at once
     manager = SessionManager(config)
     try:
         await manager.sign_in(pool.username, pool.password)
-        emulator.front.inject("InitiateAuth", 1.0)  # the refresh answers after 1 s
+        amplify_emulator.front.inject("InitiateAuth", 1.0)  # the refresh answers after 1 s
         with anyio.fail_after(LIMIT):
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_outcome, lambda: manager.fetch_auth_session(force_refresh=True))
-                await until(lambda: emulator.front.calls["InitiateAuth"] == 2)
+                await until(lambda: amplify_emulator.front.calls["InitiateAuth"] == 2)
                 await manager.aclose()
-                calls = emulator.front.calls.total()
+                calls = amplify_emulator.front.calls.total()
         # The refresh has ended (the task group waited for it): its retries are counted.
-        assert emulator.front.calls.total() == calls, "a Cognito call after aclose() returned"
+        assert amplify_emulator.front.calls.total() == calls, (
+            "a Cognito call after aclose() returned"
+        )
     finally:
-        emulator.front.clear_faults()
+        amplify_emulator.front.clear_faults()
         await manager.aclose()
 
 
 async def test_aclose_during_a_rotating_refresh_keeps_the_user_signed_in(
-    emulator: Emulator,
+    amplify_emulator: Emulator,
 ) -> None:
     """Race: aclose() while a rotating refresh is in flight (the server rotates regardless)."""
-    emulator.reset()
-    pool = emulator.provision(refresh_token_rotation=True)
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(refresh_token_rotation=True)
     # A retry comes well after the server has answered (and rotated) the first attempt.
     retry = RetryPolicy(attempts=3, wait_initial=1.0, wait_max=1.0, wait_jitter=0)
     config = pool.config(identity_pool_id=None, refresh_token_rotation=True, retry=retry)
@@ -713,17 +716,17 @@ async def test_aclose_during_a_rotating_refresh_keeps_the_user_signed_in(
     manager = SessionManager(config, storage=storage)
     try:
         await manager.sign_in(pool.username, pool.password)
-        emulator.front.inject("GetTokensFromRefreshToken", 0.5)  # answers after 0.5 s
+        amplify_emulator.front.inject("GetTokensFromRefreshToken", 0.5)  # answers after 0.5 s
         with anyio.fail_after(LIMIT):
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_outcome, lambda: manager.fetch_auth_session(force_refresh=True))
-                await until(lambda: emulator.front.calls["GetTokensFromRefreshToken"] == 1)
+                await until(lambda: amplify_emulator.front.calls["GetTokensFromRefreshToken"] == 1)
                 await manager.aclose()  # e.g. the service shuts down
         restarted = SessionManager(config, storage=storage)
         assert (await restarted.fetch_auth_session(force_refresh=True)).tokens is not None
         await restarted.aclose()
     finally:
-        emulator.front.clear_faults()
+        amplify_emulator.front.clear_faults()
         await manager.aclose()
 
 
@@ -761,7 +764,7 @@ async def test_a_sign_out_after_a_failed_read_clears_what_is_stored(pool: Emulat
 
 
 async def test_a_session_restored_after_a_wall_clock_step_back_is_refreshed_first(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     """Race: the wall clock stepped back a day before a restart: the stored tokens' age cannot
     be known from it, so they are refreshed before they are served."""
@@ -771,12 +774,12 @@ async def test_a_session_restored_after_a_wall_clock_step_back_is_refreshed_firs
         await first.sign_in(pool.username, pool.password)
         stored = await first.fetch_auth_session()
     clock.step(-86_400)
-    calls = emulator.front.calls["InitiateAuth"]
+    calls = amplify_emulator.front.calls["InitiateAuth"]
     async with SessionManager(config, storage=storage, clock=clock) as restarted:
         session = await restarted.fetch_auth_session()
     assert stored.tokens is not None
     assert session.tokens is not None
-    assert emulator.front.calls["InitiateAuth"] == calls + 1
+    assert amplify_emulator.front.calls["InitiateAuth"] == calls + 1
     jti = session.tokens.access_token.payload["jti"]
     assert jti != stored.tokens.access_token.payload["jti"]
 
@@ -803,7 +806,7 @@ async def test_a_first_call_sign_out_clears_when_the_host_clock_is_behind(
 
 
 async def test_closing_during_a_background_rotating_refresh_keeps_the_rotated_token(
-    emulator: Emulator, tmp_path: Path
+    amplify_emulator: Emulator, tmp_path: Path
 ) -> None:
     """Race: the manager closes while its background refresh waits for Cognito's answer.
 
@@ -811,19 +814,21 @@ async def test_closing_during_a_background_rotating_refresh_keeps_the_rotated_to
     the close cancelled the refresh, its answer (the new token) would be lost and
     the next process would find a refresh token Cognito refuses.
     """
-    emulator.reset()
-    pool = emulator.provision(refresh_token_rotation=True)
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(refresh_token_rotation=True)
     config = pool.config(identity_pool_id=None, refresh_token_rotation=True)
     clock = FakeClock()
     path = tmp_path / "session.json"
     async with SessionManager(config, storage=FileStorage(path), clock=clock) as manager:
         await manager.sign_in(pool.username, pool.password)
-        emulator.front.inject("GetTokensFromRefreshToken", "late:1.0")  # rotated, answered late
+        amplify_emulator.front.inject(
+            "GetTokensFromRefreshToken", "late:1.0"
+        )  # rotated, answered late
         clock.advance(INTO_REFRESH_WINDOW)  # the background loop refreshes
-        await until(lambda: emulator.front.calls["GetTokensFromRefreshToken"] == 1)
+        await until(lambda: amplify_emulator.front.calls["GetTokensFromRefreshToken"] == 1)
     # Closed while the answer was on its way.
     async with SessionManager(config, storage=FileStorage(path)) as restarted:
         with anyio.fail_after(LIMIT):
             session = await restarted.fetch_auth_session(force_refresh=True)
     assert session.tokens is not None
-    assert emulator.front.calls["GetTokensFromRefreshToken"] == 2
+    assert amplify_emulator.front.calls["GetTokensFromRefreshToken"] == 2

@@ -17,7 +17,7 @@ import anyio
 import pytest
 
 from amplify_session import AuthError, EventName, SessionManager
-from amplify_session.testing import Emulator
+from amplify_session.emulator import Emulator
 from tests.support.retry import fast_retry
 from tests.support.waiting import until
 
@@ -44,9 +44,9 @@ def _resident_kib() -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
 
 
-async def test_soak(emulator: Emulator) -> None:
-    emulator.reset()
-    pool = emulator.provision(token_validity=timedelta(seconds=3))
+async def test_soak(amplify_emulator: Emulator) -> None:
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(token_validity=timedelta(seconds=3))
     config = pool.config(
         identity_pool_id=None, expiry_tolerance=0.3, retry=fast_retry(3), request_timeout=1.0
     )
@@ -55,9 +55,9 @@ async def test_soak(emulator: Emulator) -> None:
         await manager.sign_in(pool.username, pool.password)
         refreshes: list[float] = []
         manager.subscribe(lambda e: refreshes.append(time.time()), events={EventName.TOKEN_REFRESH})
-        sign_in_calls = emulator.front.calls["InitiateAuth"]
+        sign_in_calls = amplify_emulator.front.calls["InitiateAuth"]
         tasks_before, (fds_before, sockets_before) = len(asyncio.all_tasks()), _open_files()
-        emulator.front.chaos(0.1, FAULTS, operations=("InitiateAuth",), seed=11)
+        amplify_emulator.front.chaos(0.1, FAULTS, operations=("InitiateAuth",), seed=11)
         rng = random.Random(5)
         memory: list[int] = []
 
@@ -91,11 +91,11 @@ async def test_soak(emulator: Emulator) -> None:
         memory.append(_resident_kib())
         await run_callers_until(CYCLES, limit=CYCLES * 10 + 60)
         memory.append(_resident_kib())
-        emulator.front.clear_faults()
+        amplify_emulator.front.clear_faults()
         await anyio.sleep(0.5)  # let sockets of faulted calls close
         tasks_after, (fds_after, sockets_after) = len(asyncio.all_tasks()), _open_files()
-        calls = emulator.front.calls["InitiateAuth"] - sign_in_calls
-        faulted = emulator.front.injected["InitiateAuth"]
+        calls = amplify_emulator.front.calls["InitiateAuth"] - sign_in_calls
+        faulted = amplify_emulator.front.injected["InitiateAuth"]
     growth = (memory[1] - memory[0]) / memory[0]
     print(
         f"soak: {CALLERS} callers, {len(refreshes)} refresh cycles, {served} sessions served, "

@@ -23,9 +23,9 @@ import redis
 import redis.asyncio
 
 from amplify_session import FileStorage, SessionManager, StorageException
+from amplify_session.emulator import EmulatedPool
 from amplify_session.storage import LockingStorage
 from amplify_session.storage.redis import RedisStorage
-from amplify_session.testing import EmulatedPool
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import until
 

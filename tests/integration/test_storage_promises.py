@@ -52,8 +52,9 @@ from amplify_session import (
     StorageException,
     decode_jwt,
 )
+from amplify_session.emulator import EmulatedPool, Emulator
 from amplify_session.storage.redis import RedisStorage
-from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from amplify_session.testing import FakeClock
 from tests.support.cuttable_proxy import cuttable_proxy
 from tests.support.redis_server import RedisServer
 from tests.support.retry import fast_retry
@@ -537,7 +538,7 @@ async def test_a_sign_in_on_a_read_only_filesystem_is_a_storage_exception(
 
 
 async def test_a_sign_out_on_a_read_only_filesystem_ends_the_session_and_clears_it_later(
-    pool: EmulatedPool, emulator: Emulator, tmpfs: Tmpfs
+    pool: EmulatedPool, amplify_emulator: Emulator, tmpfs: Tmpfs
 ) -> None:
     path = tmpfs.path / "session.json"
     config = pool.config(identity_pool_id=None, retry=fast_retry(2))
@@ -552,7 +553,7 @@ async def test_a_sign_out_on_a_read_only_filesystem_ends_the_session_and_clears_
             assert not await manager.is_authenticated()
             assert result.storage_cleared is False
             assert result.revoked
-            assert emulator.front.calls["RevokeToken"] == 1
+            assert amplify_emulator.front.calls["RevokeToken"] == 1
         finally:
             tmpfs.read_write()
 
@@ -567,7 +568,10 @@ async def test_a_sign_out_on_a_read_only_filesystem_ends_the_session_and_clears_
 
 
 async def test_a_sign_out_with_redis_unreachable_ends_the_session_and_clears_it_later(
-    new_redis: Callable[..., RedisStorage], pool: EmulatedPool, emulator: Emulator, redis_url: str
+    new_redis: Callable[..., RedisStorage],
+    pool: EmulatedPool,
+    amplify_emulator: Emulator,
+    redis_url: str,
 ) -> None:
     config = pool.config(identity_pool_id=None, retry=fast_retry(2))
     redis_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
@@ -586,7 +590,7 @@ async def test_a_sign_out_with_redis_unreachable_ends_the_session_and_clears_it_
                 assert not await manager.is_authenticated()
                 assert result.storage_cleared is False
                 assert result.revoked
-                assert emulator.front.calls["RevokeToken"] == 1
+                assert amplify_emulator.front.calls["RevokeToken"] == 1
             finally:
                 await proxy.restore()
             # Redis reachable again: the clear lands, and the session stays gone here too.
@@ -638,17 +642,19 @@ async def _forced_refresh(manager: SessionManager, outcome: list[str]) -> None:
 
 
 async def test_a_sign_out_during_a_stalled_refresh_takes_effect_at_once(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     config = pool.config(identity_pool_id=None)  # the defaults: a stalled call takes 30 s+
     async with SessionManager(config) as manager:
         await manager.sign_in(pool.username, pool.password)
-        emulator.front.inject("InitiateAuth", "stall", times=100)
+        amplify_emulator.front.inject("InitiateAuth", "stall", times=100)
         poller, outcome = _Poller(manager), []
         async with anyio.create_task_group() as group:
             group.start_soon(_forced_refresh, manager, outcome)
             group.start_soon(poller.run)
-            await until(lambda: emulator.front.calls["InitiateAuth"] == 2)  # it reached Cognito
+            await until(
+                lambda: amplify_emulator.front.calls["InitiateAuth"] == 2
+            )  # it reached Cognito
             poller.signing_out = True
             with anyio.fail_after(5):
                 result = await manager.sign_out()
@@ -657,26 +663,26 @@ async def test_a_sign_out_during_a_stalled_refresh_takes_effect_at_once(
                 assert not await manager.is_authenticated()
             await anyio.sleep(0.05)  # the poller fetches a few more times
             group.cancel_scope.cancel()
-        emulator.front.clear_faults()
+        amplify_emulator.front.clear_faults()
     assert poller.served_after_sign_out == 0
     assert "tokens" not in outcome
     assert result.revoked
-    assert emulator.front.calls["RevokeToken"] == 1
+    assert amplify_emulator.front.calls["RevokeToken"] == 1
 
 
 async def test_a_refresh_that_lands_after_a_sign_out_is_discarded(
-    pool: EmulatedPool, emulator: Emulator
+    pool: EmulatedPool, amplify_emulator: Emulator
 ) -> None:
     storage = MemoryStorage()
     config = pool.config(identity_pool_id=None)
     async with SessionManager(config, storage=storage) as manager:
         await manager.sign_in(pool.username, pool.password)
-        emulator.front.inject("InitiateAuth", 1.5)  # answered 1.5 s after it arrives
+        amplify_emulator.front.inject("InitiateAuth", 1.5)  # answered 1.5 s after it arrives
         poller, outcome = _Poller(manager), []
         async with anyio.create_task_group() as group:
             group.start_soon(_forced_refresh, manager, outcome)
             group.start_soon(poller.run)
-            await until(lambda: emulator.front.calls["InitiateAuth"] == 2)
+            await until(lambda: amplify_emulator.front.calls["InitiateAuth"] == 2)
             poller.signing_out = True
             with anyio.fail_after(10):
                 result = await manager.sign_out()
@@ -701,7 +707,7 @@ async def test_a_refresh_that_lands_after_a_sign_out_is_discarded(
 async def test_a_sign_out_wins_over_a_refresh_in_flight_in_another_process(
     new_redis: Callable[..., RedisStorage],
     pool: EmulatedPool,
-    emulator: Emulator,
+    amplify_emulator: Emulator,
     redis_url: str,
     tmp_path: Path,
     backend: str,
@@ -735,19 +741,19 @@ async def test_a_sign_out_wins_over_a_refresh_in_flight_in_another_process(
         # A's refresh reaches Cognito and is answered 2 s later. Meanwhile B signs
         # out; Cognito is not told (RevokeToken fails), so only the sign-out
         # itself can keep A's refresh from bringing the session back.
-        emulator.front.inject("InitiateAuth", 2.0)
-        emulator.front.inject("RevokeToken", 503, times=100)
+        amplify_emulator.front.inject("InitiateAuth", 2.0)
+        amplify_emulator.front.inject("RevokeToken", 503, times=100)
         outcome: list[str] = []
         async with anyio.create_task_group() as group:
             group.start_soon(_forced_refresh, a, outcome)
-            await until(lambda: emulator.front.calls["InitiateAuth"] == 2)
+            await until(lambda: amplify_emulator.front.calls["InitiateAuth"] == 2)
             before_sign_out = len(b_seen)
             with anyio.fail_after(10):
                 await b.sign_out()
             assert (await b.fetch_auth_session()).tokens is None
             with anyio.fail_after(10):
                 await until(lambda: bool(outcome))  # A's refresh has landed
-        emulator.front.clear_faults()
+        amplify_emulator.front.clear_faults()
         assert outcome != ["tokens"]
         assert await stored_access_token() is None
 
@@ -771,13 +777,13 @@ async def test_a_sign_out_wins_over_a_refresh_in_flight_in_another_process(
 
 
 @pytest.fixture
-def rotating_pool(emulator: Emulator) -> EmulatedPool:
-    emulator.reset()
-    return emulator.provision(refresh_token_rotation=True)
+def rotating_pool(amplify_emulator: Emulator) -> EmulatedPool:
+    amplify_emulator.reset()
+    return amplify_emulator.provision(refresh_token_rotation=True)
 
 
 async def test_two_managers_on_one_file_never_refresh_with_a_rotated_out_token(
-    rotating_pool: EmulatedPool, emulator: Emulator, tmp_path: Path
+    rotating_pool: EmulatedPool, amplify_emulator: Emulator, tmp_path: Path
 ) -> None:
     pool, path = rotating_pool, tmp_path / "session.json"
     config = pool.config(identity_pool_id=None, refresh_token_rotation=True)
@@ -808,17 +814,19 @@ async def test_two_managers_on_one_file_never_refresh_with_a_rotated_out_token(
     for seen in (a_seen, b_seen):
         assert EventName.TOKEN_REFRESH_FAILURE not in _names(seen)
         assert EventName.SIGNED_OUT not in _names(seen)
-    assert emulator.front.calls["GetTokensFromRefreshToken"] == 3  # none refused
+    assert amplify_emulator.front.calls["GetTokensFromRefreshToken"] == 3  # none refused
     async with SessionManager(config, storage=FileStorage(path)) as restarted:
         assert _served_jti(await restarted.fetch_auth_session()) == _served_jti(refreshed_a)
         assert (await restarted.fetch_auth_session(force_refresh=True)).tokens is not None
 
 
 async def test_two_processes_on_one_file_refresh_once_per_cycle_and_stay_signed_in(
-    emulator: Emulator, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+    amplify_emulator: Emulator, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
 ) -> None:
-    emulator.reset()
-    pool = emulator.provision(refresh_token_rotation=True, token_validity=timedelta(seconds=3))
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(
+        refresh_token_rotation=True, token_validity=timedelta(seconds=3)
+    )
     path, out, ready = tmp_path / "session.json", tmp_path / "worker.json", tmp_path / "ready"
     fields: dict[str, Any] = {
         "user_pool_id": pool.user_pool_id,
@@ -861,9 +869,11 @@ async def test_two_processes_on_one_file_refresh_once_per_cycle_and_stay_signed_
         signed_in = (await manager.fetch_auth_session()).tokens is not None
     assert worker.returncode == 0
     theirs = json.loads(out.read_text())
-    refreshes = emulator.front.calls["GetTokensFromRefreshToken"]
+    refreshes = amplify_emulator.front.calls["GetTokensFromRefreshToken"]
     tokens = set(jtis) | set(theirs["jtis"])
-    calls = [when for when, op in emulator.front.timeline if op == "GetTokensFromRefreshToken"]
+    calls = [
+        when for when, op in amplify_emulator.front.timeline if op == "GetTokensFromRefreshToken"
+    ]
     gaps = [round(later - earlier, 2) for earlier, later in itertools.pairwise(calls)]
     print(
         f"two processes, one file: {refreshes} refresh calls {gaps} s apart, "
@@ -887,7 +897,7 @@ async def test_two_processes_on_one_file_refresh_once_per_cycle_and_stay_signed_
     # when its own refresh is due, so the last one or two may go unserved).
     sent = [
         body["RefreshToken"]
-        for op, body in emulator.front.requests
+        for op, body in amplify_emulator.front.requests
         if op == "GetTokensFromRefreshToken"
     ]
     assert len(sent) == refreshes
@@ -901,10 +911,10 @@ async def test_two_processes_on_one_file_refresh_once_per_cycle_and_stay_signed_
 
 
 async def test_a_sign_out_removes_exactly_its_own_users_keys(
-    pool: EmulatedPool, emulator: Emulator, tmp_path: Path
+    pool: EmulatedPool, amplify_emulator: Emulator, tmp_path: Path
 ) -> None:
     bob_password = f"Pw-{secrets.token_urlsafe(12)}-9a"
-    emulator.add_user(pool, "bob", bob_password)
+    amplify_emulator.add_user(pool, "bob", bob_password)
     path = tmp_path / "session.json"
     config = pool.config(identity_pool_id=None)
     alice = SessionManager(config, storage=FileStorage(path))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import amplify_session._jwt
+import amplify_session._verifier
 from amplify_session import (
     AuthError,
     InvalidTokenException,
@@ -20,7 +20,8 @@ from amplify_session import (
     TokenExpiredException,
     TokenVerifier,
 )
-from amplify_session.testing import EmulatedPool, Emulator, FakeClock
+from amplify_session.emulator import EmulatedPool, Emulator
+from amplify_session.testing import FakeClock
 from tests.support.issuer import (
     CLIENT_ID,
     POOL_ID,
@@ -127,7 +128,7 @@ async def test_oversize_tokens_are_refused_before_decoding(
     def never(token: str) -> None:
         raise AssertionError("decoded an oversize token")
 
-    monkeypatch.setattr(amplify_session._jwt, "decode_jwt", never)
+    monkeypatch.setattr(amplify_session._verifier, "decode_jwt", never)
     async with _verifier(issuer, max_token_length=4096) as verifier:
         with pytest.raises(InvalidTokenException, match="at most 4096"):
             await verifier.verify("a" * 4097)
@@ -168,12 +169,12 @@ async def test_a_rotated_key_is_fetched_once_for_all_concurrent_callers(
     assert issuer.fetches == 2
 
 
-async def test_emulator_tokens_verify(pool: EmulatedPool, emulator: Emulator) -> None:
+async def test_emulator_tokens_verify(pool: EmulatedPool, amplify_emulator: Emulator) -> None:
     async with SessionManager(pool.config(identity_pool_id=None)) as manager:
         await manager.sign_in(pool.username, pool.password)
         session = await manager.fetch_auth_session()
     assert session.tokens is not None
-    jwks_url = f"{emulator.url}/{pool.user_pool_id}/.well-known/jwks.json"
+    jwks_url = f"{amplify_emulator.url}/{pool.user_pool_id}/.well-known/jwks.json"
     async with TokenVerifier(
         user_pool_id=pool.user_pool_id, client_id=pool.client_id, jwks_url=jwks_url
     ) as verifier:

@@ -11,7 +11,7 @@ import attrs
 from aiohttp import web
 from jose import JWTError, jwt
 
-from amplify_session.testing._loopback import serve_on_loopback
+from amplify_session.emulator._loopback import serve_on_loopback
 
 
 @attrs.define

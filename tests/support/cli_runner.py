@@ -8,7 +8,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from amplify_session._cli import cli
-from amplify_session.testing import EmulatedPool
+from amplify_session.emulator import EmulatedPool
 
 
 def cli_env(pool: EmulatedPool, session_file: Path) -> dict[str, str]:

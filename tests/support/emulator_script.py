@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 
 from amplify_session import AuthConfig, SessionManager
-from amplify_session.testing import EmulatedPool, Emulator
+from amplify_session.emulator import EmulatedPool, Emulator
 
 LIMIT = 30.0  # seconds a scenario may take before it counts as a hang
 

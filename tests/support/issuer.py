@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwk, jwt
 
-from amplify_session.testing._loopback import serve_on_loopback
+from amplify_session.emulator._loopback import serve_on_loopback
 
 POOL_ID = "us-east-1_TestPool1"
 CLIENT_ID = "client-123"

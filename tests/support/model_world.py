@@ -22,8 +22,8 @@ import attrs
 from aiohttp import web
 
 from amplify_session import AuthError, MemoryStorage, StorageException, decode_jwt
+from amplify_session.emulator._loopback import serve_on_loopback
 from amplify_session.testing import FakeClock
-from amplify_session.testing._loopback import serve_on_loopback
 
 __all__ = [
     "STORAGE_FAULTS",
@@ -295,7 +295,8 @@ def _chain(coro: Any) -> list[tuple[str, str]]:
 
 def _is_library(filename: str) -> bool:
     path = filename.replace("\\", "/")
-    return "/amplify_session/" in path and "/amplify_session/testing/" not in path
+    test_kit = ("/amplify_session/testing/", "/amplify_session/emulator/")
+    return "/amplify_session/" in path and not any(part in path for part in test_kit)
 
 
 def library_tasks() -> list[str]:

@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from amplify_session import AuthConfig, SessionManager
-from amplify_session.testing._loopback import serve_on_loopback
+from amplify_session.emulator._loopback import serve_on_loopback
 from tests.support.readme_blocks import PASSWORD, PLACEHOLDERS, USERNAME
 
 

@@ -10,7 +10,7 @@ import aiohttp
 import attrs
 from aiohttp import web
 
-from amplify_session.testing._loopback import serve_on_loopback
+from amplify_session.emulator._loopback import serve_on_loopback
 
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 _HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "content-encoding", "host"}

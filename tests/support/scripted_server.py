@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from amplify_session.testing._loopback import loopback_server
+from amplify_session.emulator._loopback import loopback_server
 
 
 @attrs.frozen

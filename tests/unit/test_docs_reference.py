@@ -27,6 +27,8 @@ PUBLIC_MODULES = (
     "amplify_session.integrations.aiobotocore",
     "amplify_session.integrations.aiohttp",
     "amplify_session.testing",
+    "amplify_session.testing.storage_suite",
+    "amplify_session.emulator",
 )
 _DIRECTIVE = re.compile(r"^:::[ \t]*([\w.]+)[ \t]*$", re.MULTILINE)
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections.abc import Awaitable, Callable
 
 import anyio
 import anyio.lowlevel
 import pytest
 
-from amplify_session import AuthError, EventName, NetworkError, SessionEvent
+from amplify_session import EventName, NetworkError, SessionEvent
 from amplify_session._events import Mailbox
-from amplify_session._flight import SingleFlight
-from amplify_session._policy import Backoff, Phase, Schedule, phase, schedule
+from amplify_session._flight import FlightInterrupted, SingleFlight
 from amplify_session._refresh_loop import RefreshLoop
+from amplify_session._timing import Backoff, Phase, Schedule, phase, schedule
 from amplify_session.testing import FakeClock
 from tests.support.waiting import until
 
@@ -52,6 +53,13 @@ def test_phases() -> None:
     assert when.earliest(Schedule(150, 160)) == Schedule(100, 160)
 
 
+def test_the_one_freshness_decision() -> None:
+    # Fresh is served; stale only while a background refresh replaces it; expired never.
+    when = Schedule(refresh_at=100, expire_at=200)
+    assert [when.serves(t, False) for t in (99, 100, 199, 200)] == [True, False, False, False]
+    assert [when.serves(t, True) for t in (99, 100, 199, 200)] == [True, True, True, False]
+
+
 def test_backoff_grows_is_bounded_and_resets() -> None:
     backoff = Backoff(initial=1, maximum=8, rng=random.Random(2))
     delays = [backoff.next_delay() for _ in range(8)]
@@ -66,7 +74,7 @@ async def test_single_flight_shares_one_run() -> None:
     runs = 0
     release = anyio.Event()
 
-    async def operation(forced: bool) -> int:
+    async def operation() -> int:
         nonlocal runs
         runs += 1
         await release.wait()
@@ -76,7 +84,7 @@ async def test_single_flight_shares_one_run() -> None:
     async with anyio.create_task_group() as group:
 
         async def caller() -> None:
-            results.append(await flight.run(operation, forced=False, task_group=lambda: group))
+            results.append(await flight.run(operation, task_group=lambda: group))
 
         for _ in range(100):
             group.start_soon(caller)
@@ -90,20 +98,25 @@ async def test_a_forced_run_waits_out_an_unforced_one() -> None:
     gate = anyio.Event()
     order: list[str] = []
 
-    async def operation(forced: bool) -> str:
-        order.append("forced" if forced else "plain")
-        await gate.wait()
-        return order[-1]
+    def operation(kind: str) -> Callable[[], Awaitable[str]]:
+        async def run() -> str:
+            order.append(kind)
+            await gate.wait()
+            return order[-1]
+
+        return run
 
     async with anyio.create_task_group() as group:
         plain: list[str] = []
         forced: list[str] = []
 
         async def run_plain() -> None:
-            plain.append(await flight.run(operation, forced=False, task_group=lambda: group))
+            plain.append(await flight.run(operation("plain"), task_group=lambda: group))
 
         async def run_forced() -> None:
-            forced.append(await flight.run(operation, forced=True, task_group=lambda: group))
+            forced.append(
+                await flight.run(operation("forced"), exclusive=True, task_group=lambda: group)
+            )
 
         group.start_soon(run_plain)
         await until(lambda: order)
@@ -119,13 +132,13 @@ async def test_a_forced_run_waits_out_an_unforced_one() -> None:
 async def test_errors_reach_every_waiter_and_a_closing_owner_is_reported() -> None:
     flight: SingleFlight[int] = SingleFlight()
 
-    async def failing(forced: bool) -> int:
+    async def failing() -> int:
         raise NetworkError("down")
 
     with pytest.raises(NetworkError):
-        await flight.run(failing, forced=False, task_group=lambda: None)
+        await flight.run(failing, task_group=lambda: None)
 
-    async def forever(forced: bool) -> int:
+    async def forever() -> int:
         await anyio.sleep_forever()
         return 0
 
@@ -134,8 +147,8 @@ async def test_errors_reach_every_waiter_and_a_closing_owner_is_reported() -> No
 
         async def waiter(group: anyio.abc.TaskGroup) -> None:
             try:
-                await flight.run(forever, forced=False, task_group=lambda: group)
-            except AuthError as err:
+                await flight.run(forever, task_group=lambda: group)
+            except FlightInterrupted as err:
                 caught.append(err)
 
         async with anyio.create_task_group() as owner:
@@ -247,7 +260,7 @@ async def test_an_aborted_flight_is_run_again_for_its_waiters() -> None:
     flight: SingleFlight[int] = SingleFlight()
     runs = 0
 
-    async def operation(forced: bool) -> int:
+    async def operation() -> int:
         nonlocal runs
         runs += 1
         if runs == 1:
@@ -258,7 +271,7 @@ async def test_an_aborted_flight_is_run_again_for_its_waiters() -> None:
     async with anyio.create_task_group() as group:
 
         async def caller() -> None:
-            results.append(await flight.run(operation, forced=False, task_group=lambda: group))
+            results.append(await flight.run(operation, task_group=lambda: group))
 
         group.start_soon(caller)
         await until(lambda: flight.in_progress)
@@ -269,12 +282,12 @@ async def test_an_aborted_flight_is_run_again_for_its_waiters() -> None:
 async def test_a_flight_for_a_closing_task_group_runs_in_the_caller() -> None:
     flight: SingleFlight[str] = SingleFlight()
 
-    async def operation(forced: bool) -> str:
+    async def operation() -> str:
         return "done"
 
     async with anyio.create_task_group() as finished:
         pass  # no longer takes tasks: the run happens in the caller, and nothing leaks
-    assert await flight.run(operation, forced=True, task_group=lambda: finished) == "done"
+    assert await flight.run(operation, exclusive=True, task_group=lambda: finished) == "done"
     assert not flight.in_progress
 
 

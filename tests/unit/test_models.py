@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 from amplify_session import AuthSession, AuthTokens, AWSCredentials, UserInfo, decode_jwt
 from amplify_session._cognito import AuthenticationResult, Challenge
-from amplify_session._token_store import TokenSet
+from amplify_session._tokens import TokenSet
 from tests.support.tokens import make_jwt
 
 SECRETS = ("REFRESH-SECRET-123", "AWS-SECRET-KEY-456", "SESSION-TOKEN-789", "CHALLENGE-SESSION")

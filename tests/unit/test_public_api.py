@@ -4,6 +4,9 @@ import sys
 import amplify_session
 
 PUBLIC_API = {
+    "Transport",
+    "CognitoResponse",
+    "CognitoRequest",
     "AWSCredentials",
     "AuthConfig",
     "AuthError",

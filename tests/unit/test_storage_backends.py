@@ -1,4 +1,8 @@
-"""One compliance suite for every storage backend, and what is particular to each."""
+"""One compliance suite for every storage backend, and what is particular to each.
+
+The suite itself is ``amplify_session.testing.storage_suite`` (shipped, for
+third-party backends); this module runs it against ours.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,10 @@ from keyring.backends.fail import Keyring as FailKeyring
 from keyrings.alt.file import PlaintextKeyring
 
 from amplify_session import FileStorage, MemoryStorage, StorageException
-from amplify_session.storage import BatchKeyValueStorage, KeyValueStorage, LockingStorage
+from amplify_session.storage import KeyValueStorage, LockingStorage
 from amplify_session.storage.keyring import KeyringStorage
 from amplify_session.storage.redis import RedisStorage
+from amplify_session.testing.storage_suite import BatchKeyValueStorageSuite, LockingStorageSuite
 
 pytestmark = pytest.mark.anyio
 
@@ -52,41 +57,8 @@ async def storage(
         await redis_storage.aclose()
 
 
-class TestCompliance:
-    """What every KeyValueStorage must do."""
-
-    async def test_set_get_remove(self, storage: KeyValueStorage) -> None:
-        assert await storage.get_item("a") is None
-        await storage.set_item("a", "1")
-        await storage.set_item("b", "two words ✓")
-        assert await storage.get_item("a") == "1"
-        assert await storage.get_item("b") == "two words ✓"
-        await storage.set_item("a", "3")
-        assert await storage.get_item("a") == "3"
-        await storage.remove_item("a")
-        await storage.remove_item("never-set")
-        assert await storage.get_item("a") is None
-        assert await storage.get_item("b") == "two words ✓"
-
-    async def test_clear(self, storage: KeyValueStorage) -> None:
-        await storage.set_item("a", "1")
-        await storage.set_item("b", "2")
-        await storage.clear()
-        assert await storage.get_item("a") is None
-        assert await storage.get_item("b") is None
-        await storage.set_item("c", "3")
-        assert await storage.get_item("c") == "3"
-
-    async def test_batch_update_sets_and_removes_together(self, storage: KeyValueStorage) -> None:
-        assert isinstance(storage, BatchKeyValueStorage)
-        await storage.set_item("old", "x")
-        await storage.update_items({"a": "1", "b": "2", "old": None})
-        assert [await storage.get_item(k) for k in ("a", "b", "old")] == ["1", "2", None]
-
-    async def test_long_values(self, storage: KeyValueStorage) -> None:
-        value = "x" * 20_000  # an id token with many groups
-        await storage.set_item("token", value)
-        assert await storage.get_item("token") == value
+class TestCompliance(BatchKeyValueStorageSuite):
+    """What every KeyValueStorage must do (the suite shipped for third-party backends)."""
 
 
 async def test_file_is_private_and_json(tmp_path: Path) -> None:
@@ -188,43 +160,14 @@ async def locking(
             await storage.aclose()
 
 
-class TestLockingCompliance:
-    """What every LockingStorage must do."""
+class TestLockingCompliance(LockingStorageSuite):
+    """What every LockingStorage must do (the suite shipped for third-party backends)."""
 
-    async def test_is_a_locking_storage_with_a_ttl(
+    async def test_the_default_lock_ttl_is_thirty_seconds(
         self, locking: tuple[LockingStorage, LockingStorage]
     ) -> None:
         first, _ = locking
-        assert isinstance(first, LockingStorage)
         assert first.lock_ttl == 30.0
-
-    async def test_the_lock_is_exclusive_and_released_after_the_block(
-        self, locking: tuple[LockingStorage, LockingStorage]
-    ) -> None:
-        first, second = locking
-        async with first.lock("refresh", wait=0) as held:
-            assert held
-            async with second.lock("refresh", wait=0.2) as other:
-                assert not other
-            await first.update_items({"k": "written while holding the lock"})
-        async with second.lock("refresh", wait=0) as after:
-            assert after
-        assert await second.get_item("k") == "written while holding the lock"
-
-    async def test_the_lock_is_released_when_the_block_raises(
-        self, locking: tuple[LockingStorage, LockingStorage]
-    ) -> None:
-        first, second = locking
-
-        async def fail_while_holding() -> None:
-            async with first.lock("refresh", wait=0) as held:
-                assert held
-                raise ZeroDivisionError
-
-        with pytest.raises(ZeroDivisionError):
-            await fail_while_holding()
-        async with second.lock("refresh", wait=0) as after:
-            assert after
 
 
 async def test_file_lock_names_map_to_distinct_files_beside_the_session(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from amplify_session import (
     StorageException,
     decode_jwt,
 )
-from amplify_session._cognito import AuthenticationResult
-from amplify_session._token_store import StoredIdentity, TokenSet, TokenStore, token_set_from
+from amplify_session._cognito import AuthenticationResult, token_set_from
+from amplify_session._token_store import TokenStore
+from amplify_session._tokens import DeviceRecord, StoredIdentity, TokenSet
 from amplify_session.storage import BatchKeyValueStorage, KeyValueStorage
 from tests.support.tokens import make_jwt
 
@@ -53,7 +54,7 @@ def _tokens() -> TokenSet:
         refresh_token="refresh-1",
         clock_drift=-1.25,
         sign_in_details=SignInDetails(login_id="a@example.com", auth_flow_type="USER_SRP_AUTH"),
-        device_key="us-east-1_device",
+        device=DeviceRecord(device_key="us-east-1_device"),
     )
 
 
@@ -259,7 +260,7 @@ def test_absurd_times_from_the_server_are_an_invalid_response(claims: dict[str, 
             username=None,
             refresh_token="r",
             sign_in_details=None,
-            device=(None, None),
+            device=None,
         )
 
 

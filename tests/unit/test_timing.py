@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from amplify_session._policy import SystemClock, clock_drift, local_deadline
+from amplify_session._timing import SystemClock, clock_drift, local_deadline
 
 
 def test_drift_is_server_minus_local() -> None:

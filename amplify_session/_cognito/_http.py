@@ -1,0 +1,92 @@
+"""The default transport: Cognito's JSON 1.1 calls over one aiohttp session."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from .._config import AuthConfig
+from ._wire import CognitoRequest, CognitoResponse, Service
+
+__all__ = ["AiohttpTransport"]
+
+_CONTENT_TYPE = "application/x-amz-json-1.1"
+
+
+class AiohttpTransport:
+    """Sends Cognito API calls over one aiohttp ClientSession, opened lazily.
+
+    The session belongs to the event loop it was opened on, and is closed
+    when that loop stops; on another loop (a later ``asyncio.run``) a new one
+    is opened.
+    """
+
+    def __init__(self, config: AuthConfig) -> None:
+        self._config = config
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._keeper: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"AiohttpTransport(open={self._session is not None and not self._session.closed})"
+
+    async def send(self, request: CognitoRequest) -> CognitoResponse:
+        """POST ``request`` to its pool's endpoint; raises aiohttp's or the OS's errors."""
+        url = (
+            self._config.user_pool_url
+            if request.service is Service.USER_POOL
+            else self._config.identity_pool_url
+        )
+        async with self._client().post(
+            url, data=request.body, headers={"X-Amz-Target": request.target}
+        ) as response:
+            text = await response.text(encoding="utf-8", errors="replace")
+            return CognitoResponse(response.status, text, response.headers)
+
+    async def aclose(self) -> None:
+        """Close the HTTP session; the transport can be used again afterwards."""
+        session, self._session = self._session, None
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None and not keeper.done() and keeper.get_loop() is _running_loop():
+            keeper.cancel()  # it closes the session
+            await asyncio.wait([keeper])
+        elif session is not None and not session.closed:
+            await session.close()
+
+    def _client(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is not None and not session.closed and self._loop is loop:
+            return session
+        # A session of another (stopped) loop was closed by its keeper as that loop stopped.
+        session = self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self._config.request_timeout),
+            headers={"Content-Type": _CONTENT_TYPE},
+        )
+        self._loop = loop
+        self._keeper = loop.create_task(
+            _close_when_cancelled(session), name="amplify_session-connections"
+        )
+        return session
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+async def _close_when_cancelled(session: aiohttp.ClientSession) -> None:
+    """Keep ``session`` until cancelled, then close it.
+
+    The event loop's shutdown (the end of ``asyncio.run``) cancels every task,
+    so connections are closed even when the manager never was: a manager used
+    from successive ``asyncio.run`` calls then opens a new session each time
+    rather than reusing one whose loop is gone.
+    """
+    try:
+        await asyncio.get_running_loop().create_future()
+    finally:
+        await session.close()

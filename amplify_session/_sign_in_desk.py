@@ -1,0 +1,133 @@
+"""The sign-ins of one manager: one at a time, a pending challenge, and cancelled by a sign-out.
+
+The manager calls in under its lock. Whatever a sign-in's token source
+returns is either a challenge kept for :meth:`SignInDesk.confirm`, or tokens
+the engine adopts (stored before kept); tokens that cannot be kept are
+given back to the source, which revokes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+
+import anyio
+
+from ._errors import (
+    AuthError,
+    InvalidParameterException,
+    InvalidStateException,
+    NotAuthorizedException,
+    UserAlreadyAuthenticatedException,
+)
+from ._models import SignInNextStep, SignInResult
+from ._session_core import SessionCore
+from ._sign_in import SUPPORTED_FLOWS, PendingChallenge, next_step_for
+from ._tokens import TokenSet
+from ._user_pool_source import UserPoolSource
+
+__all__ = ["SignInDesk", "check_sign_in", "require_text"]
+
+
+class SignInDesk:
+    """Runs sign-ins and challenge answers against a source, for one engine."""
+
+    def __init__(
+        self, source: UserPoolSource, core: SessionCore, signed_in: Callable[[], None]
+    ) -> None:
+        self._source = source
+        self._core = core
+        self._signed_in = signed_in  # the engine has a new session to schedule
+        self._pending: PendingChallenge | None = None
+        #: The sign-in (or challenge answer) under way, which a sign-out cancels.
+        self._under_way: anyio.CancelScope | None = None
+
+    def __repr__(self) -> str:
+        return f"SignInDesk(pending={self._pending is not None})"
+
+    def abandon(self) -> None:
+        """A sign-out: drop a half-answered challenge, cancel a sign-in under way."""
+        self._pending = None
+        if self._under_way is not None:
+            self._under_way.cancel()
+
+    async def sign_in(self, username: str, password: str, auth_flow: str) -> SignInResult:
+        """Sign in (the caller holds the manager's lock)."""
+        await self._core.load()
+        if self._core.tokens is not None:
+            raise UserAlreadyAuthenticatedException(
+                "a user is already signed in",
+                recovery_suggestion="Call sign_out() before signing in again.",
+            )
+        self._pending = None
+        epoch = self._core.epoch
+        with self._cancellable() as scope:
+            outcome = await self._source.sign_in(username, password, auth_flow)
+            return await self._settle(outcome, epoch)
+        raise _signed_out_meanwhile(scope)
+
+    async def confirm(
+        self, challenge_response: str, user_attributes: Mapping[str, str]
+    ) -> SignInResult:
+        """Answer the pending challenge (the caller holds the manager's lock)."""
+        epoch = self._core.epoch
+        pending = self._pending
+        if pending is None:
+            raise InvalidParameterException(
+                "no sign-in is waiting for a challenge response",
+                recovery_suggestion="Call sign_in() first.",
+            )
+        with self._cancellable() as scope:
+            try:
+                outcome = await self._source.answer(pending, challenge_response, user_attributes)
+            except NotAuthorizedException:
+                self._pending = None  # the challenge session is gone
+                raise
+            return await self._settle(outcome, epoch)
+        raise _signed_out_meanwhile(scope)
+
+    @contextlib.contextmanager
+    def _cancellable(self) -> Iterator[anyio.CancelScope]:
+        with anyio.CancelScope() as scope:
+            self._under_way = scope
+            try:
+                yield scope
+            finally:
+                self._under_way = None
+
+    async def _settle(self, outcome: TokenSet | PendingChallenge, epoch: int) -> SignInResult:
+        if isinstance(outcome, PendingChallenge):
+            self._pending = outcome
+            return SignInResult(is_signed_in=False, next_step=next_step_for(outcome.challenge))
+        self._pending = None
+        try:
+            await self._core.adopt(outcome, epoch)
+        except AuthError:
+            await self._source.discard(outcome)  # not kept: must not live on unseen
+            raise
+        self._signed_in()
+        return SignInResult(is_signed_in=True, next_step=SignInNextStep(sign_in_step="DONE"))
+
+
+def _signed_out_meanwhile(scope: anyio.CancelScope) -> InvalidStateException:
+    return InvalidStateException(
+        "sign_out() was called during this sign-in; it was abandoned"
+        if scope.cancelled_caught
+        else "the sign-in ended without an answer"
+    )
+
+
+def check_sign_in(username: object, password: object, auth_flow: str) -> None:
+    """Refuse a sign-in's arguments before anything is sent."""
+    require_text("username", username)
+    require_text("password", password)
+    if auth_flow not in SUPPORTED_FLOWS:
+        raise InvalidParameterException(
+            f"auth_flow must be one of {', '.join(SUPPORTED_FLOWS)}, not {auth_flow!r}"
+        )
+
+
+def require_text(field: str, value: object) -> None:
+    """Refuse anything but a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise InvalidParameterException(f"{field} must be a non-empty string")

@@ -1,0 +1,166 @@
+"""The first token source: a User Pool user, signed in with a password, renewed with
+the refresh token.
+
+Which API renews: configuration first, then what the server's answers show.
+
+- ``refresh_token_rotation=True``: GetTokensFromRefreshToken, keeping the new
+  refresh token it returns.
+- ``refresh_token_rotation=False``: InitiateAuth REFRESH_TOKEN_AUTH.
+- ``None`` (the default): REFRESH_TOKEN_AUTH, which every pool without rotation
+  serves (Cognito's default, and emulators that lack the newer call). App
+  clients that rotate refresh tokens refuse it; on such a refusal the source
+  asks GetTokensFromRefreshToken once before believing it, and if that works
+  uses GetTokensFromRefreshToken from then on. A refusal is final only when
+  both calls refuse.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import anyio
+
+from ._cognito import AuthenticationResult, UserPoolClient, token_set_from
+from ._config import AuthConfig
+from ._errors import AuthError, NotAuthorizedException
+from ._models import SignInDetails
+from ._sign_in import PendingChallenge, SignInFlow
+from ._timing import Clock
+from ._tokens import DeviceRecord, TokenSet
+
+__all__ = ["UserPoolSource"]
+
+_log = logging.getLogger("amplify_session")
+
+# What a rotating app client may answer to REFRESH_TOKEN_AUTH.
+_POSSIBLY_ROTATION = frozenset(
+    {"NotAuthorizedException", "InvalidParameterException", "UnsupportedOperationException"}
+)
+
+
+class UserPoolSource:
+    """Signs a User Pool user in, renews their tokens, and revokes them."""
+
+    def __init__(self, user_pool: UserPoolClient, config: AuthConfig, clock: Clock) -> None:
+        self._user_pool = user_pool
+        self._clock = clock
+        self._rotation = config.refresh_token_rotation
+        self._flow = SignInFlow(user_pool, config)
+
+    def __repr__(self) -> str:
+        return f"UserPoolSource(rotation={self._rotation!r})"
+
+    # -- obtaining -------------------------------------------------------------
+
+    async def sign_in(
+        self, username: str, password: str, auth_flow: str
+    ) -> TokenSet | PendingChallenge:
+        """Begin a sign-in; tokens, or the challenge the user must answer."""
+        outcome = await self._flow.start(username, password, auth_flow)
+        return await self._signed_in(outcome, username, auth_flow)
+
+    async def answer(
+        self, pending: PendingChallenge, response: str, user_attributes: Mapping[str, str]
+    ) -> TokenSet | PendingChallenge:
+        """Answer the challenge a sign-in is waiting on."""
+        outcome = await self._flow.answer(pending, response, user_attributes)
+        return await self._signed_in(outcome, pending.login_id, pending.auth_flow)
+
+    async def _signed_in(
+        self, outcome: AuthenticationResult | PendingChallenge, login_id: str, auth_flow: str
+    ) -> TokenSet | PendingChallenge:
+        if isinstance(outcome, PendingChallenge):
+            return outcome
+        try:
+            return token_set_from(
+                outcome,
+                now=self._clock.time(),
+                username=None,
+                refresh_token=outcome.refresh_token,
+                sign_in_details=SignInDetails(login_id=login_id, auth_flow_type=auth_flow),
+                device=DeviceRecord.of(outcome.device_key, outcome.device_group_key),
+            )
+        except AuthError:
+            # Unusable, so never kept: the refresh token Cognito issued must not live on.
+            if outcome.refresh_token is not None:
+                await self._revoke_quietly(outcome.refresh_token)
+            raise
+
+    # -- TokenSource -------------------------------------------------------------
+
+    async def renew(self, tokens: TokenSet) -> TokenSet:
+        """New tokens for the refresh token (a rotated one where the client rotates).
+
+        Raises:
+            NotAuthorizedException: There is no refresh token (a user pool
+                session cannot be obtained again without its user).
+        """
+        if tokens.refresh_token is None:
+            raise NotAuthorizedException("the session has no refresh token")
+        claimed = tokens.access_token.payload.get("username")
+        answer = await self._refresh(
+            tokens.refresh_token,
+            username=claimed if isinstance(claimed, str) else tokens.username,
+            device_key=tokens.device.device_key if tokens.device else None,
+        )
+        return token_set_from(
+            answer,
+            now=self._clock.time(),
+            username=tokens.username,
+            refresh_token=answer.refresh_token or tokens.refresh_token,
+            sign_in_details=tokens.sign_in_details,
+            device=tokens.device,
+        )
+
+    async def discard(self, tokens: TokenSet) -> None:
+        """Revoke the refresh token of tokens that will never be used."""
+        if tokens.refresh_token is not None:
+            await self._revoke_quietly(tokens.refresh_token)
+
+    async def _revoke_quietly(self, refresh_token: str) -> None:
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._user_pool.revoke_token(refresh_token)
+            except AuthError as err:
+                _log.warning("could not revoke the discarded tokens (%s)", err.name)
+
+    async def revoke(self, tokens: TokenSet, *, everywhere: bool) -> None:
+        """RevokeToken, or GlobalSignOut with ``everywhere``."""
+        if everywhere:
+            await self._user_pool.global_sign_out(tokens.access_token.to_string())
+        elif tokens.refresh_token is not None:
+            await self._user_pool.revoke_token(tokens.refresh_token)
+
+    # -- which API renews ----------------------------------------------------------
+
+    async def _refresh(
+        self, refresh_token: str, *, username: str, device_key: str | None
+    ) -> AuthenticationResult:
+        if self._rotation:
+            return await self._user_pool.get_tokens_from_refresh_token(
+                refresh_token, device_key=device_key
+            )
+        try:
+            return await self._user_pool.refresh_token_auth(
+                refresh_token, username=username, device_key=device_key
+            )
+        except AuthError as refusal:
+            if self._rotation is not None or refusal.name not in _POSSIBLY_ROTATION:
+                raise
+            return await self._try_rotation(refresh_token, device_key, refusal)
+
+    async def _try_rotation(
+        self, refresh_token: str, device_key: str | None, refusal: AuthError
+    ) -> AuthenticationResult:
+        try:
+            answer = await self._user_pool.get_tokens_from_refresh_token(
+                refresh_token, device_key=device_key
+            )
+        except AuthError as second:
+            if second.retryable or second.name not in _POSSIBLY_ROTATION:
+                raise refusal from None  # the server lacks the call: its first answer stands
+            raise
+        _log.info("the app client rotates refresh tokens; using GetTokensFromRefreshToken")
+        self._rotation = True
+        return answer

@@ -1,0 +1,246 @@
+"""The strict front: Cognito's strictness in front of moto, on 127.0.0.1.
+
+moto accepts any SRP proof and any SECRET_HASH on sign-in, and answers 500
+to RevokeToken and GetTokensFromRefreshToken. The front, an aiohttp server
+in a thread of its own, handles the User Pool calls where moto is lax
+(``_operations.py``) and forwards everything else (Identity Pool calls
+included) to moto:
+
+- USER_SRP_AUTH with real server-side SRP-6a: a wrong password fails the proof;
+- SECRET_HASH checked on InitiateAuth, RespondToAuthChallenge and refresh (from
+  the token owner's Cognito username, as Cognito does);
+- RevokeToken, GlobalSignOut, and GetTokensFromRefreshToken with rotation for
+  app clients created with ``RefreshTokenRotation={"Feature": "ENABLED"}``
+  (such clients refuse REFRESH_TOKEN_AUTH);
+- any challenge after the first factor (:meth:`StrictFront.plan_challenges`);
+- faults on any operation (:meth:`StrictFront.inject`).
+
+Tokens still come from moto: the front signs in to moto with the user's
+password once the user has proved it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from ._challenges import Plan
+from ._faults import Fault, FaultInjector, fault_response
+from ._loopback import serve_on_loopback
+from ._operations import CognitoOperations
+from ._upstream import Upstream
+from ._wire import IDENTITY, IDP, Refused, error_response, json_response
+
+__all__ = ["StrictFront"]
+
+
+class StrictFront:
+    """A strict Cognito in front of moto's server at ``upstream``."""
+
+    def __init__(self, upstream: str) -> None:
+        self._upstream_url = upstream.rstrip("/") + "/"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Future[None] | None = None
+        self._thread: threading.Thread | None = None
+        self._port = 0
+        self._stopping = False
+        self._answering: set[asyncio.Task[Any]] = set()  # requests being answered
+        self._lock = threading.Lock()
+        self._faults = FaultInjector()
+        self._cognito = CognitoOperations()
+        #: Calls per operation name.
+        self.calls: Counter[str] = Counter()
+        #: (operation, request body) of every call, in order.
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        #: (wall-clock time, operation) of every call, in order.
+        self.timeline: list[tuple[float, str]] = []
+
+    def __repr__(self) -> str:
+        return f"StrictFront(port={self._port})"
+
+    # -- control, from the tests' thread --------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The front's base URL: the Cognito endpoint to configure."""
+        return f"http://127.0.0.1:{self._port}/"
+
+    @property
+    def injected(self) -> Counter[str]:
+        """Faults injected per operation."""
+        return self._faults.injected
+
+    @property
+    def issued_access_keys(self) -> list[str]:
+        """The access key id of every set of Identity Pool credentials handed out, in order."""
+        return self._cognito.issued_access_keys
+
+    def reset(self) -> None:
+        """Forget sessions, revocations, plans, faults and counts."""
+        with self._lock:
+            self._cognito.reset()
+            self._faults.reset()
+            self.calls.clear()
+            self.requests.clear()
+            self.timeline.clear()
+
+    def inject(self, operation: str, fault: Fault, *, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``operation`` ("*" for any) with a fault.
+
+        Args:
+            operation: e.g. ``"InitiateAuth"``, ``"GetId"``.
+            fault: an HTTP status (500, 503, 429...), a Cognito error name
+                (``"TooManyRequestsException"``, a 400), ``"reset"`` (drop the
+                connection), ``"stall"`` (never answer), a float: answer
+                normally after that many seconds, or ``"late:<seconds>"``: do
+                the work at once (a refresh token is rotated, say) and send
+                the answer that many seconds later.
+        """
+        self._faults.inject(operation, fault, times=times)
+
+    def clear_faults(self) -> None:
+        """Stop injecting faults (scripted and random)."""
+        self._faults.clear()
+
+    def chaos(
+        self,
+        rate: float,
+        faults: tuple[Fault, ...],
+        *,
+        operations: tuple[str, ...] = ("*",),
+        seed: int = 0,
+    ) -> None:
+        """From now on, fault each call of ``operations`` with probability ``rate``.
+
+        Each faulted call gets one of ``faults`` at random (as :meth:`inject`
+        takes them); ``injected`` counts them per operation.
+        """
+        self._faults.chaos(rate, faults, operations, seed)
+
+    def plan_challenges(
+        self,
+        *names: str,
+        code: str = "123456",
+        required_attributes: tuple[str, ...] = (),
+        session_ttl: float = 180.0,
+    ) -> None:
+        """Make the next sign-in answer these challenges after the password.
+
+        Args:
+            names: ``SMS_MFA``, ``SOFTWARE_TOKEN_MFA``, ``SELECT_MFA_TYPE``,
+                ``NEW_PASSWORD_REQUIRED``, in order.
+            code: The MFA code that is accepted.
+            required_attributes: For NEW_PASSWORD_REQUIRED.
+            session_ttl: Seconds before the challenge session expires.
+        """
+        self._cognito.challenges.plan(Plan(list(names), code, required_attributes, session_ttl))
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Serve on a free port of 127.0.0.1 from a thread of its own."""
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self._thread.start()
+        ready.wait(10)
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set_result, None)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._loop = self._stop = self._thread = None
+
+    def _run(self, ready: threading.Event) -> None:
+        # This loop is the emulator's, not the user's: its slow steps (server-side
+        # SRP, moto's work holding the GIL) are nothing a user of Python's
+        # development mode can act on, so it does not report them.
+        asyncio.run(self._serve(ready), debug=False)
+
+    async def _serve(self, ready: threading.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = self._loop.create_future()
+        self._stopping = False
+        app = web.Application()
+        app.router.add_post("/", self._handle)
+        app.router.add_get("/{pool}/.well-known/jwks.json", self._handle)
+        async with aiohttp.ClientSession() as http, serve_on_loopback(app) as url:
+            self._port = int(url.rsplit(":", 1)[1])
+            self._cognito.connect(Upstream(self._upstream_url, http))
+            ready.set()
+            await self._stop
+            await self._end_answers()
+
+    async def _end_answers(self) -> None:
+        """Cancel the answers under way (aiohttp's shutdown lets them run on).
+
+        An answer whose client gave up (a manager closed meanwhile) may still be
+        waiting on moto: closing the upstream session under it would end it in a
+        ``ServerDisconnectedError`` or ``Session is closed``, logged with a traceback.
+        """
+        self._stopping = True
+        answers = list(self._answering)
+        for answer in answers:
+            answer.cancel()
+        await asyncio.gather(*answers, return_exceptions=True)
+
+    # -- dispatch -------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self._stopping:
+            return web.Response(status=503, text="<html>the emulator is stopping</html>")
+        answer = asyncio.current_task()
+        assert answer is not None
+        self._answering.add(answer)
+        try:
+            return await self._dispatch(request)
+        finally:
+            self._answering.discard(answer)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "GET":
+            with self._lock:
+                self.calls["GetJWKS"] += 1
+            return await self._cognito.upstream.forward_get(request.rel_url.path)
+        target = request.headers.get("X-Amz-Target", "")
+        operation = target.rsplit(".", 1)[-1]
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {}
+        with self._lock:  # the calls in the order their faults are taken
+            self.calls[operation] += 1
+            self.requests.append((operation, body))
+            self.timeline.append((time.time(), operation))
+            fault = self._faults.take(operation)
+        late = 0.0
+        if isinstance(fault, float):
+            await asyncio.sleep(fault)
+        elif isinstance(fault, str) and fault.startswith("late:"):
+            late = float(fault.removeprefix("late:"))
+        elif fault is not None:
+            return await fault_response(request, fault)
+        answer = await self._answer_to(target, operation, raw, body)
+        await asyncio.sleep(late)
+        return answer
+
+    async def _answer_to(
+        self, target: str, operation: str, raw: bytes, body: dict[str, Any]
+    ) -> web.StreamResponse:
+        handled = target.startswith((IDP, IDENTITY))
+        handler = self._cognito.handler(operation) if handled else None
+        try:
+            if handler is None:
+                return await self._cognito.upstream.forward(target, raw)
+            return json_response(await handler(body))
+        except Refused as refused:
+            return error_response(refused.name, refused.message, refused.status)
