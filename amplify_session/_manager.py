@@ -21,11 +21,7 @@ import anyio.abc
 from ._assembly import assemble
 from ._cognito import Transport
 from ._config import AuthConfig
-from ._errors import (
-    AuthError,
-    InvalidStateException,
-    UserUnAuthenticatedException,
-)
+from ._errors import AuthError, InvalidStateException, UserUnAuthenticatedException
 from ._events import EventHub, EventName, EventStream, Listener
 from ._fleet_follower import follow_other_processes
 from ._flight import FlightInterrupted, SingleFlight
@@ -295,8 +291,8 @@ class SessionManager:
             NetworkError: A refresh was needed and Cognito could not be reached.
         """
         if not force_refresh:
-            core = self._core
-            if core.schedule.serves(self._clock.monotonic(), self._task_group is not None):
+            core = self._core  # Schedule.serves, without the call (the fast path)
+            if self._clock.monotonic() < core.served_until[self._task_group is not None]:
                 return core.session
         self._bind_to_running_loop()
         session, _ = await self._shared_refresh(forced=force_refresh, inline=False)

@@ -93,6 +93,8 @@ class SessionCore:
         self.session = _EMPTY_SESSION
         #: When the published session is due for refresh and when it expires.
         self.schedule = _UNKNOWN
+        #: ``schedule.served_until``, kept for the fast path.
+        self.served_until = _UNKNOWN.served_until
 
     def __repr__(self) -> str:
         state = "signed-in" if self.tokens is not None else "signed-out"
@@ -541,6 +543,7 @@ class SessionCore:
             self.session = session
         when = self._token_schedule.earliest(self._credentials.schedule(tokens))
         self.schedule = when if self._loaded else _UNKNOWN
+        self.served_until = self.schedule.served_until
 
     def _emit(self, name: EventName, *, error: AuthError | None = None) -> None:
         self._hub.emit(SessionEvent(name=name, session=self.session, error=error))

@@ -161,9 +161,18 @@ class SignInFlow:
     async def _follow(
         self, answer: AuthenticationResult | Challenge, attempt: Attempt
     ) -> AuthenticationResult | PendingChallenge:
-        """Answer automatic challenges until tokens or one for the caller comes."""
+        """Answer automatic challenges until tokens or one for the caller comes.
+
+        Each automatic challenge is answered once per call: a server that asks
+        again (a broken proxy or emulator) gets no endless exchange.
+        """
+        answered: set[str] = set()
         while isinstance(answer, Challenge):
             automatic = self._automatic.get(answer.name)
+            if automatic is not None and answer.name in answered:
+                raise InvalidResponseException(
+                    f"Cognito asked for {answer.name} again after it was answered"
+                )
             if automatic is None:
                 return PendingChallenge(
                     challenge=answer,
@@ -171,6 +180,7 @@ class SignInFlow:
                     login_id=attempt.login_id,
                     auth_flow=attempt.auth_flow,
                 )
+            answered.add(answer.name)
             answer = await automatic(answer, attempt)
         return answer
 

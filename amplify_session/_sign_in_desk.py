@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator, Mapping
 import anyio
 
 from ._errors import (
-    AuthError,
     InvalidParameterException,
     InvalidStateException,
     NotAuthorizedException,
@@ -23,8 +22,7 @@ from ._errors import (
 from ._models import SignInNextStep, SignInResult
 from ._session_core import SessionCore
 from ._sign_in import SUPPORTED_FLOWS, PendingChallenge, next_step_for
-from ._tokens import TokenSet
-from ._user_pool_source import UserPoolSource
+from ._user_pool_source import Completed, UserPoolSource
 
 __all__ = ["SignInDesk", "check_sign_in", "require_text"]
 
@@ -95,15 +93,17 @@ class SignInDesk:
             finally:
                 self._under_way = None
 
-    async def _settle(self, outcome: TokenSet | PendingChallenge, epoch: int) -> SignInResult:
+    async def _settle(self, outcome: Completed | PendingChallenge, epoch: int) -> SignInResult:
         if isinstance(outcome, PendingChallenge):
             self._pending = outcome
             return SignInResult(is_signed_in=False, next_step=next_step_for(outcome.challenge))
-        self._pending = None
+        self._pending = None  # the challenge session is spent, whatever the tokens are
+        tokens = await self._source.tokens_of(outcome)
         try:
-            await self._core.adopt(outcome, epoch)
-        except AuthError:
-            await self._source.discard(outcome)  # not kept: must not live on unseen
+            await self._core.adopt(tokens, epoch)
+        except BaseException:  # a refusal, or the caller (or a sign-out) cancelling
+            if self._core.tokens is not tokens:  # not kept: must not live on unseen
+                await self._source.discard(tokens)  # shielded from the cancellation
             raise
         self._signed_in()
         return SignInResult(is_signed_in=True, next_step=SignInNextStep(sign_in_step="DONE"))

@@ -127,10 +127,19 @@ class Schedule:
         """The one freshness decision: whether what has this schedule is served at ``now``.
 
         FRESH is served; STALE only while a background refresh (``refreshing``)
-        replaces it; EXPIRED never. Positional, and two comparisons: the fast
-        path asks this on every fetch.
+        replaces it; EXPIRED never.
         """
-        return now < self.refresh_at or (refreshing and now < self.expire_at)
+        return now < self.served_until[refreshing]
+
+    @property
+    def served_until(self) -> tuple[float, float]:
+        """Until when it is served: ``[refreshing]`` indexes it (refresh_at <= expire_at).
+
+        The fast path keeps this pair, published with the session, and asks
+        ``now < served_until[refreshing]``: the same decision as :meth:`serves`,
+        without a call on every fetch.
+        """
+        return (self.refresh_at, self.expire_at)
 
     def earliest(self, other: Schedule) -> Schedule:
         """The schedule of a session holding both."""

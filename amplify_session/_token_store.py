@@ -150,7 +150,11 @@ class TokenStore:
             "signInDetails": _dump_sign_in_details(tokens.sign_in_details),
         }
         changes = self._user_changes(tokens.username, values)
-        changes.update(self._device_changes(tokens.username, tokens.device))
+        if signing_in or tokens.device is not None:
+            # A sign-in says which device is remembered (none: the old one goes);
+            # a refresh only writes back the one it holds, and leaves alone
+            # what it could not read as a device (a group key on its own).
+            changes.update(self._device_changes(tokens.username, tokens.device))
         if signing_in:
             changes[self._user_key(tokens.username, _SIGNED_OUT)] = None
         if signing_in or last_user:

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping
 
 import anyio
+import attrs
 
 from ._cognito import AuthenticationResult, UserPoolClient, token_set_from
 from ._config import AuthConfig
@@ -29,7 +30,7 @@ from ._sign_in import PendingChallenge, SignInFlow
 from ._timing import Clock
 from ._tokens import DeviceRecord, TokenSet
 
-__all__ = ["UserPoolSource"]
+__all__ = ["Completed", "UserPoolSource"]
 
 _log = logging.getLogger("amplify_session")
 
@@ -37,6 +38,24 @@ _log = logging.getLogger("amplify_session")
 _POSSIBLY_ROTATION = frozenset(
     {"NotAuthorizedException", "InvalidParameterException", "UnsupportedOperationException"}
 )
+
+
+@attrs.frozen(kw_only=True)
+class Completed:
+    """A sign-in Cognito completed: its answer, not yet read as a session."""
+
+    result: AuthenticationResult
+    details: SignInDetails
+
+
+def _completed_or_pending(
+    outcome: AuthenticationResult | PendingChallenge, login_id: str, auth_flow: str
+) -> Completed | PendingChallenge:
+    if isinstance(outcome, PendingChallenge):
+        return outcome
+    return Completed(
+        result=outcome, details=SignInDetails(login_id=login_id, auth_flow_type=auth_flow)
+    )
 
 
 class UserPoolSource:
@@ -55,36 +74,42 @@ class UserPoolSource:
 
     async def sign_in(
         self, username: str, password: str, auth_flow: str
-    ) -> TokenSet | PendingChallenge:
-        """Begin a sign-in; tokens, or the challenge the user must answer."""
+    ) -> Completed | PendingChallenge:
+        """Begin a sign-in: completed, or the challenge the user must answer."""
         outcome = await self._flow.start(username, password, auth_flow)
-        return await self._signed_in(outcome, username, auth_flow)
+        return _completed_or_pending(outcome, username, auth_flow)
 
     async def answer(
         self, pending: PendingChallenge, response: str, user_attributes: Mapping[str, str]
-    ) -> TokenSet | PendingChallenge:
+    ) -> Completed | PendingChallenge:
         """Answer the challenge a sign-in is waiting on."""
         outcome = await self._flow.answer(pending, response, user_attributes)
-        return await self._signed_in(outcome, pending.login_id, pending.auth_flow)
+        return _completed_or_pending(outcome, pending.login_id, pending.auth_flow)
 
-    async def _signed_in(
-        self, outcome: AuthenticationResult | PendingChallenge, login_id: str, auth_flow: str
-    ) -> TokenSet | PendingChallenge:
-        if isinstance(outcome, PendingChallenge):
-            return outcome
+    async def tokens_of(self, completed: Completed) -> TokenSet:
+        """The session a completed sign-in brought.
+
+        A step of its own, after the challenge is settled: Cognito has spent
+        the challenge session on this answer whether or not its tokens are
+        usable.
+
+        Raises:
+            InvalidResponseException: The tokens are malformed; their refresh
+                token is revoked, they are never kept.
+        """
+        result = completed.result
         try:
             return token_set_from(
-                outcome,
+                result,
                 now=self._clock.time(),
                 username=None,
-                refresh_token=outcome.refresh_token,
-                sign_in_details=SignInDetails(login_id=login_id, auth_flow_type=auth_flow),
-                device=DeviceRecord.of(outcome.device_key, outcome.device_group_key),
+                refresh_token=result.refresh_token,
+                sign_in_details=completed.details,
+                device=DeviceRecord.of(result.device_key, result.device_group_key),
             )
         except AuthError:
-            # Unusable, so never kept: the refresh token Cognito issued must not live on.
-            if outcome.refresh_token is not None:
-                await self._revoke_quietly(outcome.refresh_token)
+            if result.refresh_token is not None:
+                await self._revoke_quietly(result.refresh_token)
             raise
 
     # -- TokenSource -------------------------------------------------------------

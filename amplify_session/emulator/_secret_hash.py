@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 from typing import Any
 
-from ._wire import Refused
+from ..testing._server_checks import Refused, expected_secret_hash
 
 __all__ = ["check_client_secret", "check_secret_hash", "moto_secret_hash"]
-
-
-def _secret_hash(secret: str, client_id: str, username: str) -> str:
-    mac = hmac.new(secret.encode(), (username + client_id).encode(), hashlib.sha256)
-    return base64.b64encode(mac.digest()).decode()
 
 
 def check_secret_hash(client: Any, username: str, given: str | None) -> None:
@@ -23,7 +16,7 @@ def check_secret_hash(client: Any, username: str, given: str | None) -> None:
         return
     if given is None:
         raise Refused("NotAuthorizedException", "SECRET_HASH was not received")
-    if not hmac.compare_digest(_secret_hash(client.secret, client.id, username), given):
+    if not hmac.compare_digest(expected_secret_hash(client.secret, client.id, username), given):
         raise Refused("NotAuthorizedException", "Unable to verify secret hash for client")
 
 
@@ -37,4 +30,4 @@ def moto_secret_hash(client: Any, moto_username: str) -> dict[str, str]:
     """moto checks SECRET_HASH on refresh against the username it stored."""
     if not client.generate_secret:
         return {}
-    return {"SECRET_HASH": _secret_hash(client.secret, client.id, moto_username)}
+    return {"SECRET_HASH": expected_secret_hash(client.secret, client.id, moto_username)}

@@ -8,19 +8,13 @@ from typing import Any
 
 from aiohttp import web
 
+from ..testing._server_checks import Refused
+
 __all__ = ["IDENTITY", "IDP", "Refused", "error_response", "json_response"]
 
 #: X-Amz-Target prefixes of the User Pool and the Identity Pool APIs.
 IDP = "AWSCognitoIdentityProviderService."
 IDENTITY = "AWSCognitoIdentityService."
-
-
-class Refused(Exception):
-    """An error answer: Cognito's JSON error body and status."""
-
-    def __init__(self, name: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.name, self.message, self.status = name, message, status
 
 
 def json_response(body: Mapping[str, Any]) -> web.Response:

@@ -6,8 +6,6 @@ library makes. Passwords are kept as SRP verifiers only.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Mapping
@@ -15,9 +13,9 @@ from typing import Any
 
 import attrs
 
-from ._fake_srp import PasswordVerifier, SrpChallenge
 from ._fake_tokens import Clock, Holder, Lifetimes, TokenIssuer
 from ._fake_wire import Refused
+from ._server_checks import PasswordVerifier, SrpChallenge, expected_secret_hash
 
 __all__ = ["FakeUserPool"]
 
@@ -244,8 +242,7 @@ class FakeUserPool:
                 f"Client {self.client_id} is configured with secret"
                 " but SECRET_HASH was not received",
             )
-        mac = hmac.new(self._secret.encode(), (username + self.client_id).encode(), hashlib.sha256)
-        if not _same(base64.b64encode(mac.digest()).decode(), given):
+        if not _same(expected_secret_hash(self._secret, self.client_id, username), given):
             raise Refused(
                 "NotAuthorizedException",
                 f"Unable to verify secret hash for client {self.client_id}",

@@ -8,20 +8,12 @@ from email.utils import formatdate
 from typing import Any
 
 from .._cognito._wire import CognitoResponse
+from ._server_checks import Refused
 
 __all__ = ["Refused", "bare_response", "error_response", "json_response"]
 
 #: Errors Cognito answers with a 5xx status; every other one is a 400.
 _SERVER_ERRORS = {"InternalErrorException": 500, "ServiceUnavailableException": 503}
-
-
-class Refused(Exception):
-    """A Cognito error answer: raised by an operation, sent as Cognito sends it."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(name)
-        self.name = name
-        self.message = message
 
 
 def json_response(body: Mapping[str, Any], now: float) -> CognitoResponse:

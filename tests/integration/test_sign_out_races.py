@@ -832,3 +832,50 @@ async def test_closing_during_a_background_rotating_refresh_keeps_the_rotated_to
             session = await restarted.fetch_auth_session(force_refresh=True)
     assert session.tokens is not None
     assert amplify_emulator.front.calls["GetTokensFromRefreshToken"] == 2
+
+
+# -- r9 ---------------------------------------------------------------------------
+
+
+class _ClearGate(MemoryStorage):
+    """The sign-out marker's write fails, then hangs, as the test says."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clearing = "ok"  # "fail" | "hang" | "ok"
+        self.hanging = anyio.Event()
+
+    async def update_items(self, changes: Mapping[str, str | None]) -> None:
+        if any(key.endswith(".signedOut") and value for key, value in changes.items()):
+            if self.clearing == "fail":
+                raise StorageException("the disk is busy", retryable=True)
+            if self.clearing == "hang":
+                self.hanging.set()
+                await anyio.sleep_forever()
+        await super().update_items(changes)
+
+
+async def test_a_sign_in_cancelled_before_its_tokens_are_kept_revokes_them(
+    pool: EmulatedPool, amplify_emulator: Emulator
+) -> None:
+    """Race: a sign-in cancelled while it waits for the last sign-out's storage clear."""
+    config = pool.config(identity_pool_id=None)
+    storage = _ClearGate()
+    manager = SessionManager(config, storage=storage)  # not opened: no loop retries the clear
+    try:
+        await manager.sign_in(pool.username, pool.password)
+        storage.clearing = "fail"
+        assert not (await manager.sign_out()).storage_cleared
+        storage.clearing = "hang"
+        revoked = amplify_emulator.front.calls["RevokeToken"]
+        with anyio.fail_after(LIMIT):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(manager.sign_in, pool.username, pool.password)
+                await storage.hanging.wait()  # Cognito answered; the tokens wait to be kept
+                tg.cancel_scope.cancel()  # e.g. the request that signs in timed out
+        assert (await manager.fetch_auth_session()).tokens is None
+        # The tokens were never kept: their refresh token must not live on unseen.
+        assert amplify_emulator.front.calls["RevokeToken"] == revoked + 1
+    finally:
+        storage.clearing = "ok"
+        await manager.aclose()

@@ -1,4 +1,6 @@
-"""The server's half of SRP-6a as Cognito runs USER_SRP_AUTH, for the in-memory fake.
+"""What a Cognito server checks, for both of our servers (the in-memory fake and the
+emulator's strict front): the server's half of SRP-6a as Cognito runs
+USER_SRP_AUTH, SECRET_HASH, and the error answer they raise.
 
 Written from the protocol (RFC 5054 with Cognito's conventions), not from the
 client in ``amplify_session._cognito.srp``, so that a mistake in one is not
@@ -25,7 +27,31 @@ import attrs
 # here is written apart from the client's.
 from .._cognito.srp import G, N
 
-__all__ = ["PasswordVerifier", "SrpChallenge"]
+__all__ = [
+    "InsecureSrpA",
+    "PasswordVerifier",
+    "Refused",
+    "SrpChallenge",
+    "expected_secret_hash",
+]
+
+
+class Refused(Exception):
+    """A Cognito error answer: raised by an operation, sent as Cognito sends it."""
+
+    def __init__(self, name: str, message: str, status: int = 400) -> None:
+        super().__init__(name)
+        self.name, self.message, self.status = name, message, status
+
+
+class InsecureSrpA(ValueError):
+    """The client's A is 0 mod N: the exchange would prove nothing."""
+
+
+def expected_secret_hash(secret: str, client_id: str, username: str) -> str:
+    """SECRET_HASH: Base64(HMAC-SHA256(secret, username | client_id))."""
+    mac = hmac.new(secret.encode(), (username + client_id).encode(), hashlib.sha256)
+    return base64.b64encode(mac.digest()).decode()
 
 
 def _padded(number: int) -> bytes:
@@ -80,7 +106,7 @@ class SrpChallenge:
             raise ValueError("A is too long")
         big_a = int(srp_a, 16)  # ValueError when not hex
         if big_a % N == 0:
-            raise ValueError("A is 0 mod N")
+            raise InsecureSrpA("A is 0 mod N")
         while True:
             b = secrets.randbits(256)
             self.big_b = (_K * verifier.verifier + pow(G, b, N)) % N
