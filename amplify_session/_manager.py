@@ -2,8 +2,9 @@
 
 While open (``async with``) the manager owns a task group running the
 background refresh loop and the event listeners. A fetch of a fresh session
-asks the published schedule one question (``Schedule.serves``) and returns the
-cached immutable session; anything else goes through single flight, so any
+compares the clock with one number published with the session (the
+``Schedule.serves`` decision, taken at publication) and returns the cached
+immutable session; anything else goes through single flight, so any
 number of callers cause one refresh. The parts are built in ``_assembly``.
 """
 
@@ -140,6 +141,7 @@ class SessionManager:
         group = anyio.create_task_group()
         await group.__aenter__()
         self._task_group = group
+        self._core.set_background(True)
         self._hub.attach(group)
         group.start_soon(self._refresh_loop.run)
         if self._store.coordinated is not None:
@@ -168,6 +170,7 @@ class SessionManager:
         if self._task_group is not None:
             await self._settle(land_sign_out=False)
         group, self._task_group = self._task_group, None
+        self._core.set_background(False)
         try:
             if group is not None:
                 self._hub.detach()
@@ -291,8 +294,8 @@ class SessionManager:
             NetworkError: A refresh was needed and Cognito could not be reached.
         """
         if not force_refresh:
-            core = self._core  # Schedule.serves, without the call (the fast path)
-            if self._clock.monotonic() < core.served_until[self._task_group is not None]:
+            core = self._core  # Schedule.serves, decided when the session was published
+            if self._clock.monotonic() < core.served_until:
                 return core.session
         self._bind_to_running_loop()
         session, _ = await self._shared_refresh(forced=force_refresh, inline=False)

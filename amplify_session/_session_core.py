@@ -93,8 +93,10 @@ class SessionCore:
         self.session = _EMPTY_SESSION
         #: When the published session is due for refresh and when it expires.
         self.schedule = _UNKNOWN
-        #: ``schedule.served_until``, kept for the fast path.
-        self.served_until = _UNKNOWN.served_until
+        #: Whether a background loop replaces a stale session (the manager is open).
+        self._background = False
+        #: ``schedule.served_until(background)``: the fast path's one comparison.
+        self.served_until = _UNKNOWN.served_until(False)
 
     def __repr__(self) -> str:
         state = "signed-in" if self.tokens is not None else "signed-out"
@@ -543,7 +545,12 @@ class SessionCore:
             self.session = session
         when = self._token_schedule.earliest(self._credentials.schedule(tokens))
         self.schedule = when if self._loaded else _UNKNOWN
-        self.served_until = self.schedule.served_until
+        self.served_until = self.schedule.served_until(self._background)
+
+    def set_background(self, running: bool) -> None:
+        """The background loop started or stopped: a stale session is served while it runs."""
+        self._background = running
+        self.served_until = self.schedule.served_until(running)
 
     def _emit(self, name: EventName, *, error: AuthError | None = None) -> None:
         self._hub.emit(SessionEvent(name=name, session=self.session, error=error))

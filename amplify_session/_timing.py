@@ -129,17 +129,15 @@ class Schedule:
         FRESH is served; STALE only while a background refresh (``refreshing``)
         replaces it; EXPIRED never.
         """
-        return now < self.served_until[refreshing]
+        return now < self.served_until(refreshing)
 
-    @property
-    def served_until(self) -> tuple[float, float]:
-        """Until when it is served: ``[refreshing]`` indexes it (refresh_at <= expire_at).
+    def served_until(self, refreshing: bool) -> float:
+        """The local time until which it is served (:meth:`serves`): ``refresh_at`` <=
+        ``expire_at``, so FRESH alone ends at the first, STALE at the second.
 
-        The fast path keeps this pair, published with the session, and asks
-        ``now < served_until[refreshing]``: the same decision as :meth:`serves`,
-        without a call on every fetch.
+        The fast path keeps this one number, published with the session.
         """
-        return (self.refresh_at, self.expire_at)
+        return self.expire_at if refreshing else self.refresh_at
 
     def earliest(self, other: Schedule) -> Schedule:
         """The schedule of a session holding both."""
