@@ -1,11 +1,6 @@
-"""Everything that talks to Cognito over the network lives here.
+"""Everything that talks to Cognito over the network lives here."""
 
-``AiohttpTransport`` is imported on first use: importing the library does not
-import aiohttp.
-"""
-
-from typing import TYPE_CHECKING, Any
-
+from ._http import AiohttpTransport
 from ._identity_pool import IdentityPoolClient
 from ._received import token_set_from
 from ._transport import CognitoTransport
@@ -26,14 +21,3 @@ __all__ = [
     "secret_hash",
     "token_set_from",
 ]
-
-if TYPE_CHECKING:
-    from ._http import AiohttpTransport
-
-
-def __getattr__(name: str) -> Any:
-    if name == "AiohttpTransport":
-        from ._http import AiohttpTransport
-
-        return AiohttpTransport
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,11 +22,11 @@ import json
 import logging
 import random
 import re
-import sys
 from collections.abc import Collection, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import aiohttp
 import tenacity
 
 from .._config import AuthConfig, RetryPolicy
@@ -38,6 +38,7 @@ from .._errors import (
     NetworkError,
     error_from_service,
 )
+from ._http import AiohttpTransport
 from ._redact import redact
 from ._wire import CognitoRequest, Service, Transport
 
@@ -63,26 +64,15 @@ class CognitoTransport:
     def __init__(self, config: AuthConfig, transport: Transport | None = None) -> None:
         self._config = config
         self._owns = transport is None
-        self._given = transport
+        self._sender: Transport = transport if transport is not None else AiohttpTransport(config)
 
     def __repr__(self) -> str:
-        return f"CognitoTransport({self._given!r})"
-
-    @property
-    def _sender(self) -> Transport:
-        # The default is made on first use: importing the library (a pytest
-        # plugin, a credential_process run answered from its cache) does not
-        # import aiohttp.
-        if self._given is None:
-            from ._http import AiohttpTransport
-
-            self._given = AiohttpTransport(self._config)
-        return self._given
+        return f"CognitoTransport({self._sender!r})"
 
     async def aclose(self) -> None:
         """Close the transport if this one created it; it can be used again afterwards."""
-        if self._owns and self._given is not None:
-            await self._given.aclose()
+        if self._owns:
+            await self._sender.aclose()
 
     async def call(
         self,
@@ -135,11 +125,10 @@ class CognitoTransport:
             response = await self._sender.send(request)
         except AuthError:
             raise
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            failure = exc
         except Exception as exc:  # noqa: BLE001 (a transport's bug still leaves as an AuthError)
-            if isinstance(exc, _network_failures()):
-                failure = exc
-            else:
-                broken = exc
+            broken = exc
         if broken is not None:  # raised outside the except block, as below
             kept = broken if _is_clean(broken, secrets) else None
             raise NetworkError(
@@ -219,30 +208,19 @@ def _is_retryable(exc: BaseException) -> bool:
 # server's answer: aiohttp's parser errors (ClientResponseError), payload
 # errors and ServerDisconnectedError(<partial answer>) quote the answer's
 # bytes, which a server or proxy may have made an echo of the request.
-def _described() -> tuple[type[BaseException], ...]:
-    aiohttp = sys.modules.get("aiohttp")  # not imported: none of its errors can exist
-    return (OSError,) if aiohttp is None else (OSError, aiohttp.InvalidURL)
-
-
-def _network_failures() -> tuple[type[BaseException], ...]:
-    """What a transport raises for the network: OSError, timeouts, aiohttp's ClientError."""
-    aiohttp = sys.modules.get("aiohttp")
-    failures: tuple[type[BaseException], ...] = (asyncio.TimeoutError, OSError)
-    return failures if aiohttp is None else (*failures, aiohttp.ClientError)
+_DESCRIBED = (OSError, aiohttp.InvalidURL)
 
 
 def _describe(exc: BaseException, secrets: Collection[str]) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "timed out"
-    if isinstance(exc, _described()) and str(exc):
+    if isinstance(exc, _DESCRIBED) and str(exc):
         return redact(f"{type(exc).__name__}: {exc}", secrets)
     return type(exc).__name__
 
 
 def _is_clean(exc: BaseException, secrets: Collection[str]) -> bool:
     """Whether ``exc`` and its chain may be kept: none quotes the answer or a secret."""
-    aiohttp = sys.modules.get("aiohttp")
-    disconnected = aiohttp.ServerDisconnectedError if aiohttp is not None else ()
     seen: set[int] = set()
     todo: list[BaseException] = [exc]
     while todo:
@@ -250,10 +228,10 @@ def _is_clean(exc: BaseException, secrets: Collection[str]) -> bool:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, disconnected):
+        if isinstance(current, aiohttp.ServerDisconnectedError):
             if not isinstance(current.message, str):
                 return False
-        elif not isinstance(current, (*_described(), asyncio.TimeoutError)):
+        elif not isinstance(current, (*_DESCRIBED, asyncio.TimeoutError)):
             return False
         text = f"{current!s}\n{current!r}\n{current.args!r}"
         if redact(text, secrets) != text:

@@ -1,4 +1,4 @@
-"""Importing the library, and holding a session, load nothing they do not use.
+"""Holding a session does not load the verifier.
 
 Reading a stored session decodes its tokens, but python-jose and the JWKS
 client are for verifying only; ``amplify_session.TokenVerifier`` imports them
@@ -72,22 +72,3 @@ def test_token_verifier_is_imported_on_first_use() -> None:
 def test_an_unknown_name_is_still_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="NoSuchName"):
         _ = amplify_session.NoSuchName  # type: ignore[attr-defined]
-
-
-_IMPORT_THE_LIBRARY = """
-import sys
-import amplify_session, amplify_session.testing, amplify_session.testing.pytest_plugin
-from amplify_session import AuthConfig, SessionManager
-manager = SessionManager(AuthConfig(user_pool_id="us-east-1_Ab1", user_pool_client_id="c"))
-print(sorted(m for m in ("aiohttp", "jose", "moto") if m in sys.modules))
-from amplify_session._cognito import AiohttpTransport
-print("aiohttp" in sys.modules, AiohttpTransport.__name__)
-"""
-
-
-def test_importing_the_library_and_making_a_manager_import_no_aiohttp() -> None:
-    # The HTTP transport is made on its first call: a pytest plugin, or a
-    # credential_process run answered from its cache, never pays for aiohttp.
-    heavy, later = _run(_IMPORT_THE_LIBRARY)
-    assert heavy == "[]"
-    assert later == "True AiohttpTransport"
