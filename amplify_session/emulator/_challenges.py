@@ -2,7 +2,10 @@
 
 moto answers no challenge; :meth:`StrictFront.plan_challenges` makes the
 next sign-in answer SMS_MFA, SOFTWARE_TOKEN_MFA, SELECT_MFA_TYPE or
-NEW_PASSWORD_REQUIRED (in any order) once the password is proven.
+NEW_PASSWORD_REQUIRED (in any order) once the password is proven. A pool
+with MfaConfiguration "ON" gets an SMS_MFA plan of its own when none was
+planned (``_operations.py``); each session keeps the sign-in's DEVICE_KEY
+for the tokens at its end.
 """
 
 from __future__ import annotations
@@ -44,13 +47,14 @@ class Plan:
 
 @attrs.define
 class ChallengeState:
-    """A sign-in part-way through its challenges."""
+    """A sign-in part-way through its challenges (with the DEVICE_KEY it sent, if any)."""
 
     login: str
     canonical: str
     remaining: list[str]
     expires_at: float
     plan: Plan
+    device_key: str | None = None
 
 
 class ChallengeSessions:
@@ -72,13 +76,20 @@ class ChallengeSessions:
             plan, self._plan = self._plan, None
         return plan
 
-    def issue(self, login: str, canonical: str, names: list[str], plan: Plan) -> dict[str, Any]:
+    def issue(
+        self,
+        login: str,
+        canonical: str,
+        names: list[str],
+        plan: Plan,
+        device_key: str | None = None,
+    ) -> dict[str, Any]:
         """Open a challenge session; the answer asking for ``names[0]``."""
         session = str(uuid.uuid4())
         name = names[0]
         with self._lock:
             self._sessions[session] = ChallengeState(
-                login, canonical, list(names), time.monotonic() + plan.session_ttl, plan
+                login, canonical, list(names), time.monotonic() + plan.session_ttl, plan, device_key
             )
         parameters: dict[str, str] = {"USERNAME": canonical, **_MFA_PARAMETERS.get(name, {})}
         if name == "NEW_PASSWORD_REQUIRED":

@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -173,6 +173,8 @@ class Emulator:
         user_attributes: Sequence[tuple[str, str]] = (),
         sign_in_with_email: bool = False,
         refresh_token_rotation: bool = False,
+        device_tracking: Literal["always", "user_opt_in"] | None = None,
+        mfa_required: bool = False,
     ) -> EmulatedPool:
         """Create a user pool, an app client, an identity pool and a confirmed user.
 
@@ -188,12 +190,25 @@ class Emulator:
             sign_in_with_email: The pool's usernames are email addresses
                 (``UsernameAttributes=["email"]``); Cognito's username is then the sub.
             refresh_token_rotation: The app client rotates refresh tokens.
+            device_tracking: The pool remembers devices: ``"always"`` or only
+                when the user says so (``"user_opt_in"``, UpdateDeviceStatus);
+                a remembered device signs in with DEVICE_SRP_AUTH and skips MFA
+                (``ChallengeRequiredOnNewDevice``). None: no device tracking.
+            mfa_required: ``MfaConfiguration="ON"``: every sign-in not skipped by a
+                remembered device answers SMS_MFA with ``front.mfa_code``.
         """
         idp = self.client("cognito-idp", region)
         pool_settings: dict[str, Any] = {}
         if sign_in_with_email:
             pool_settings["UsernameAttributes"] = ["email"]
             username = email
+        if device_tracking is not None:
+            pool_settings["DeviceConfiguration"] = {
+                "ChallengeRequiredOnNewDevice": True,
+                "DeviceOnlyRememberedOnUserPrompt": device_tracking == "user_opt_in",
+            }
+        if mfa_required:
+            pool_settings["MfaConfiguration"] = "ON"
         pool_id = idp.create_user_pool(
             PoolName=f"pool-{secrets.token_hex(4)}",
             Schema=[{"Name": "team", "AttributeDataType": "String", "Mutable": True}],

@@ -12,7 +12,13 @@ included) to moto:
 - RevokeToken, GlobalSignOut, and GetTokensFromRefreshToken with rotation for
   app clients created with ``RefreshTokenRotation={"Feature": "ENABLED"}``
   (such clients refuse REFRESH_TOKEN_AUTH);
-- any challenge after the first factor (:meth:`StrictFront.plan_challenges`);
+- any challenge after the first factor (:meth:`StrictFront.plan_challenges`),
+  and SMS_MFA in pools created with ``MfaConfiguration="ON"``;
+- device tracking, in pools created with ``DeviceConfiguration``: new devices
+  (``NewDeviceMetadata``), ConfirmDevice, UpdateDeviceStatus, ForgetDevice,
+  ListDevices, GetDevice, refresh tokens bound to their device, and
+  DEVICE_SRP_AUTH with a real device SRP proof for a remembered device,
+  which then skips MFA;
 - faults on any operation (:meth:`StrictFront.inject`).
 
 Tokens still come from moto: the front signs in to moto with the user's
@@ -32,6 +38,7 @@ import aiohttp
 from aiohttp import web
 
 from ._challenges import Plan
+from ._devices import DeviceSnapshot
 from ._faults import Fault, FaultInjector, fault_response
 from ._loopback import serve_on_loopback
 from ._operations import CognitoOperations
@@ -42,7 +49,19 @@ __all__ = ["StrictFront"]
 
 
 class StrictFront:
-    """A strict Cognito in front of moto's server at ``upstream``."""
+    """A strict Cognito in front of moto's server at ``upstream``.
+
+    Test controls, besides the methods:
+
+    - ``calls``, ``requests``, ``timeline``: every call, as it came;
+    - ``mfa_code``: the code SMS_MFA accepts in a pool with
+      ``MfaConfiguration="ON"`` ("123456" unless set);
+    - ``device_proofs``: DEVICE_PASSWORD_VERIFIER proofs counted as
+      ``"accepted"`` or ``"refused"``;
+    - :meth:`devices`: a user's devices as the front keeps them.
+
+    :meth:`reset` forgets all of it, devices included.
+    """
 
     def __init__(self, upstream: str) -> None:
         self._upstream_url = upstream.rstrip("/") + "/"
@@ -78,12 +97,41 @@ class StrictFront:
         return self._faults.injected
 
     @property
+    def mfa_code(self) -> str:
+        """The SMS_MFA code a pool with ``MfaConfiguration="ON"`` accepts (default "123456")."""
+        return self._cognito.mfa_code
+
+    @mfa_code.setter
+    def mfa_code(self, code: str) -> None:
+        self._cognito.mfa_code = code
+
+    @property
+    def device_proofs(self) -> Counter[str]:
+        """DEVICE_PASSWORD_VERIFIER proofs: ``"accepted"`` and ``"refused"`` counts."""
+        return self._cognito.device_proofs
+
+    def devices(self, user_pool_id: str, username: str) -> list[DeviceSnapshot]:
+        """A read-only snapshot of a user's devices, confirmed or not, oldest first.
+
+        Args:
+            user_pool_id: The pool.
+            username: The user, as they sign in (username or alias).
+
+        Raises:
+            LookupError: No such pool or user.
+        """
+        try:
+            return self._cognito.devices_of(user_pool_id, username)
+        except Refused as refused:
+            raise LookupError(refused.message) from None
+
+    @property
     def issued_access_keys(self) -> list[str]:
         """The access key id of every set of Identity Pool credentials handed out, in order."""
         return self._cognito.issued_access_keys
 
     def reset(self) -> None:
-        """Forget sessions, revocations, plans, faults and counts."""
+        """Forget sessions, revocations, plans, devices, faults and counts; mfa_code is "123456"."""
         with self._lock:
             self._cognito.reset()
             self._faults.reset()

@@ -16,7 +16,7 @@ import attrs
 from ..testing._server_checks import InsecureSrpA, PasswordVerifier, Refused, SrpChallenge
 from ._moto_backend import canonical_name, pool_name
 
-__all__ = ["SrpSessions"]
+__all__ = ["SrpSessions", "well_formed_timestamp"]
 
 _TIMESTAMP = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
@@ -25,12 +25,18 @@ _TIMESTAMP = re.compile(
 _WRONG = "Incorrect username or password."
 
 
+def well_formed_timestamp(timestamp: str) -> bool:
+    """TIMESTAMP as Cognito's clients write it: ``Tue Mar 5 09:07:02 UTC 2024``."""
+    return _TIMESTAMP.fullmatch(timestamp) is not None
+
+
 @attrs.define
 class _SrpState:
     client_id: str
     login: str
     canonical: str
     exchange: SrpChallenge
+    device_key: str | None
 
 
 class SrpSessions:
@@ -45,9 +51,12 @@ class SrpSessions:
         self._states: dict[str, _SrpState] = {}
 
     def challenge(
-        self, pool: Any, client: Any, login: str, user: Any, srp_a: str
+        self, pool: Any, client: Any, login: str, user: Any, srp_a: str, device_key: str | None
     ) -> dict[str, Any]:
-        """Answer USER_SRP_AUTH: the PASSWORD_VERIFIER challenge for ``user``."""
+        """Answer USER_SRP_AUTH: the PASSWORD_VERIFIER challenge for ``user``.
+
+        ``device_key`` (InitiateAuth's DEVICE_KEY) is kept for the answer.
+        """
         canonical = canonical_name(pool, user)
         # moto keeps the password itself: the verifier is made per exchange.
         verifier = PasswordVerifier.create(
@@ -60,7 +69,9 @@ class SrpSessions:
         except ValueError:
             raise Refused("InvalidParameterException", "SRP_A is not a valid number") from None
         with self._lock:
-            self._states[exchange.secret_block] = _SrpState(client.id, login, canonical, exchange)
+            self._states[exchange.secret_block] = _SrpState(
+                client.id, login, canonical, exchange, device_key
+            )
         return {
             "ChallengeName": "PASSWORD_VERIFIER",
             "ChallengeParameters": {
@@ -70,15 +81,21 @@ class SrpSessions:
             },
         }
 
-    def verify(self, pool: Any, client: Any, responses: Mapping[str, str]) -> str:
-        """Check a PASSWORD_VERIFIER answer (once); returns the login that proved its password."""
+    def verify(
+        self, pool: Any, client: Any, responses: Mapping[str, str]
+    ) -> tuple[str, str | None]:
+        """Check a PASSWORD_VERIFIER answer (once).
+
+        Returns the login that proved its password, and the DEVICE_KEY its
+        InitiateAuth sent.
+        """
         block = responses.get("PASSWORD_CLAIM_SECRET_BLOCK", "")
         with self._lock:
             state = self._states.pop(block, None)
         if state is None or state.client_id != client.id:
             raise Refused("NotAuthorizedException", _WRONG)
         timestamp = responses.get("TIMESTAMP", "")
-        if not _TIMESTAMP.fullmatch(timestamp) or responses.get("USERNAME") != state.canonical:
+        if not well_formed_timestamp(timestamp) or responses.get("USERNAME") != state.canonical:
             raise Refused("InvalidParameterException", "TIMESTAMP or USERNAME is malformed.")
         proved = state.exchange.proves_password(
             pool_name=pool_name(pool),
@@ -89,4 +106,4 @@ class SrpSessions:
         )
         if not proved:
             raise Refused("NotAuthorizedException", _WRONG)
-        return state.login
+        return state.login, state.device_key

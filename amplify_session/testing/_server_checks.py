@@ -82,6 +82,18 @@ class PasswordVerifier:
         salt = secrets.randbits(128)
         return cls(salt, pow(G, _private_key(salt, pool_name, user_id, password), N))
 
+    @classmethod
+    def given(cls, *, salt: int, verifier: int) -> PasswordVerifier:
+        """A verifier a client made and handed over (ConfirmDevice's salt and verifier).
+
+        Raises:
+            ValueError: the salt is not positive, or v is not in 1 < v < N (v = 0
+                or 1 would accept any proof).
+        """
+        if salt <= 0 or not 1 < verifier < N:
+            raise ValueError("the salt or the verifier is out of range")
+        return cls(salt, verifier)
+
     def matches(self, *, pool_name: str, user_id: str, password: str) -> bool:
         """Whether ``password`` is the one this verifier was made from (USER_PASSWORD_AUTH)."""
         x = _private_key(self.salt, pool_name, user_id, password)
