@@ -12,6 +12,7 @@ from ._config import AuthConfig, RetryPolicy
 from ._errors import (
     AuthError,
     CodeMismatchException,
+    DeviceMetadataNotFoundException,
     ExpiredCodeException,
     InternalErrorException,
     InvalidConfigurationException,
@@ -41,8 +42,11 @@ from ._facade import (
     configure,
     confirm_sign_in,
     fetch_auth_session,
+    fetch_devices,
+    forget_device,
     get_current_user,
     get_manager,
+    remember_device,
     sign_in,
     sign_out,
 )
@@ -50,6 +54,7 @@ from ._jwt import decode_jwt
 from ._manager import SessionManager
 from ._models import (
     JWT,
+    AuthDevice,
     AuthSession,
     AuthTokens,
     AuthUser,
@@ -68,6 +73,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AWSCredentials",
     "AuthConfig",
+    "AuthDevice",
     "AuthError",
     "AuthSession",
     "AuthTokens",
@@ -75,6 +81,7 @@ __all__ = [
     "CodeMismatchException",
     "CognitoRequest",
     "CognitoResponse",
+    "DeviceMetadataNotFoundException",
     "EventName",
     "ExpiredCodeException",
     "FileStorage",
@@ -117,8 +124,11 @@ __all__ = [
     "confirm_sign_in",
     "decode_jwt",
     "fetch_auth_session",
+    "fetch_devices",
+    "forget_device",
     "get_current_user",
     "get_manager",
+    "remember_device",
     "sign_in",
     "sign_out",
 ]

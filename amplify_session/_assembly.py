@@ -12,8 +12,11 @@ import random
 import attrs
 
 from ._cognito import CognitoTransport, IdentityPoolClient, Transport, UserPoolClient
+from ._cognito._devices import DeviceCalls
 from ._config import AuthConfig
 from ._credentials import IdentityCredentials
+from ._device_desk import DeviceDesk
+from ._device_sign_in import DeviceSignIn
 from ._events import EventHub
 from ._session_core import SessionCore
 from ._timing import Clock
@@ -32,6 +35,7 @@ class Engine:
     transport: CognitoTransport
     source: UserPoolSource
     core: SessionCore
+    devices: DeviceDesk
 
 
 def assemble(
@@ -49,7 +53,10 @@ def assemble(
         config.identity_pool_id,
     )
     cognito = CognitoTransport(config, transport)
-    source = UserPoolSource(UserPoolClient(cognito, config), config, clock)
+    user_pool = UserPoolClient(cognito, config)
+    device_calls = DeviceCalls(cognito, config)
+    device_sign_in = DeviceSignIn(user_pool, device_calls, store, config.device_name)
+    source = UserPoolSource(user_pool, config, clock, device_sign_in)
     rng = random.Random()  # noqa: S311 (jitter, not secrets)
     identity_pool = IdentityPoolClient(cognito, config) if config.identity_pool_id else None
     core = SessionCore(
@@ -61,4 +68,5 @@ def assemble(
         rng=rng,
         hub=hub,
     )
-    return Engine(store=store, transport=cognito, source=source, core=core)
+    devices = DeviceDesk(device_calls, store)
+    return Engine(store=store, transport=cognito, source=source, core=core, devices=devices)

@@ -366,6 +366,58 @@ def sign_out(context: _Context, everywhere: bool) -> None:
     _with_manager(run)(context)
 
 
+@cli.group()
+def devices() -> None:
+    """The signed-in user's devices (pools with device tracking)."""
+
+
+@devices.command("list")
+@click.pass_obj
+def devices_list(context: _Context) -> None:
+    """List the devices Cognito tracks for the user: key, remembered, name, last sign-in."""
+
+    async def run(manager: SessionManager) -> None:
+        for device in await manager.fetch_devices():
+            used = device.last_authenticated_date
+            click.echo(
+                "\t".join(
+                    [
+                        device.id,
+                        "remembered" if device.remembered else "not-remembered",
+                        device.name or "-",
+                        used.isoformat() if used is not None else "-",
+                    ]
+                )
+            )
+
+    _with_manager(run)(context)
+
+
+@devices.command("remember")
+@click.pass_obj
+def devices_remember(context: _Context) -> None:
+    """Ask Cognito to remember this device (signing in on it then skips MFA)."""
+
+    async def run(manager: SessionManager) -> None:
+        await manager.remember_device()
+        click.echo("this device is remembered")
+
+    _with_manager(run)(context)
+
+
+@devices.command("forget")
+@click.option("--device-key", help="The device to forget (from `devices list`); default: this one.")
+@click.pass_obj
+def devices_forget(context: _Context, device_key: str | None) -> None:
+    """Make Cognito forget a device; this one by default (its next sign-in asks for MFA)."""
+
+    async def run(manager: SessionManager) -> None:
+        await manager.forget_device(device_key)
+        click.echo("the device is forgotten")
+
+    _with_manager(run)(context)
+
+
 @cli.command()
 def demo() -> None:
     """Sign in against the embedded emulator and show the session (needs the emulator extra)."""

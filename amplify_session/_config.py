@@ -157,6 +157,12 @@ class RetryPolicy:
     wait_jitter: float = attrs.field(default=1.0, validator=_check_non_negative)
 
 
+def _check_device_name(_: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    # Cognito's DeviceName: 1 to 1024 characters.
+    if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 1024):
+        raise _invalid(attribute.name, "must be None or a string of 1 to 1024 characters")
+
+
 @attrs.frozen(kw_only=True)
 class AuthConfig:
     """Where the User Pool and Identity Pool are, and the session policy.
@@ -189,6 +195,8 @@ class AuthConfig:
         retry: How transient failures are retried.
         refresh_token_rotation: True: GetTokensFromRefreshToken; False: REFRESH_TOKEN_AUTH;
             None: decide from the server's answers.
+        device_name: The name a new device is confirmed under (ConfirmDevice), shown by
+            ``fetch_devices``; by default this host's name.
     """
 
     user_pool_id: str = attrs.field(validator=_check_user_pool_id)
@@ -211,6 +219,7 @@ class AuthConfig:
     #: True: GetTokensFromRefreshToken; False: REFRESH_TOKEN_AUTH; None: decide from
     #: the server's answers (see the README's "Token refresh").
     refresh_token_rotation: bool | None = None
+    device_name: str | None = attrs.field(default=None, validator=_check_device_name)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "region", self._resolved_region())

@@ -13,6 +13,7 @@
     ├── StorageException                    the session storage is unreadable or unwritable
     ├── InvalidStateException               the manager is misused: opened twice, or used
     │                                       from another event loop while its own runs
+    ├── DeviceMetadataNotFoundException     a device call, but no confirmed device is stored
     └── one class per Cognito error name users catch:
         NotAuthorizedException, UserNotFoundException, UserNotConfirmedException,
         PasswordResetRequiredException, TokenRevokedException,
@@ -36,6 +37,7 @@ from typing import ClassVar
 __all__ = [
     "AuthError",
     "CodeMismatchException",
+    "DeviceMetadataNotFoundException",
     "ExpiredCodeException",
     "InternalErrorException",
     "InvalidConfigurationException",
@@ -174,6 +176,10 @@ class StorageException(_NamedAuthError):
 
 class InvalidStateException(_NamedAuthError):
     """The manager cannot do this in its current state (opened twice, another event loop)."""
+
+
+class DeviceMetadataNotFoundException(_NamedAuthError):
+    """No confirmed device is stored for the signed-in user (Amplify's name)."""
 
 
 class NotAuthorizedException(_NamedAuthError):

@@ -16,15 +16,18 @@ import anyio
 from ._config import AuthConfig
 from ._errors import InvalidConfigurationException
 from ._manager import SessionManager
-from ._models import AuthSession, AuthUser, SignInResult, SignOutResult
+from ._models import AuthDevice, AuthSession, AuthUser, SignInResult, SignOutResult
 from .storage import KeyValueStorage, MemoryStorage
 
 __all__ = [
     "confirm_sign_in",
     "configure",
     "fetch_auth_session",
+    "fetch_devices",
+    "forget_device",
     "get_current_user",
     "get_manager",
+    "remember_device",
     "sign_in",
     "sign_out",
 ]
@@ -115,3 +118,18 @@ async def sign_out(*, global_sign_out: bool = False) -> SignOutResult:
 async def get_current_user() -> AuthUser:
     """:meth:`SessionManager.get_current_user` on the default manager."""
     return await get_manager().get_current_user()
+
+
+async def remember_device() -> None:
+    """:meth:`SessionManager.remember_device` on the default manager."""
+    await get_manager().remember_device()
+
+
+async def forget_device(device_key: str | None = None) -> None:
+    """:meth:`SessionManager.forget_device` on the default manager."""
+    await get_manager().forget_device(device_key)
+
+
+async def fetch_devices() -> list[AuthDevice]:
+    """:meth:`SessionManager.fetch_devices` on the default manager."""
+    return await get_manager().fetch_devices()

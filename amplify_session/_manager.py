@@ -27,6 +27,7 @@ from ._events import EventHub, EventName, EventStream, Listener
 from ._fleet_follower import follow_other_processes
 from ._flight import FlightInterrupted, SingleFlight
 from ._models import (
+    AuthDevice,
     AuthSession,
     AuthUser,
     AWSCredentials,
@@ -38,6 +39,7 @@ from ._models import (
 from ._refresh_loop import RefreshLoop
 from ._sign_in_desk import SignInDesk, check_sign_in, require_text
 from ._timing import Backoff, Clock, SystemClock
+from ._tokens import TokenSet
 from .storage import KeyValueStorage
 
 __all__ = ["SessionManager"]
@@ -84,6 +86,7 @@ class SessionManager:
         )
         self._store, self._transport = engine.store, engine.transport
         self._source, self._core = engine.source, engine.core
+        self._devices = engine.devices
         self._lock = anyio.Lock()
         self._flight: SingleFlight[tuple[AuthSession, bool]] = SingleFlight()
         self._refresh_loop = RefreshLoop(
@@ -339,6 +342,13 @@ class SessionManager:
         Raises:
             UserUnAuthenticatedException: Nobody is signed in.
         """
+        return (await self._current_tokens()).to_auth_user()
+
+    async def _current_tokens(self) -> TokenSet:
+        """The signed-in user's tokens, refreshed first if they expired.
+
+        Credentials that fail to refresh do not matter here: only the tokens do.
+        """
         if not self._core.tokens_usable():
             try:
                 await self.fetch_auth_session()
@@ -350,7 +360,51 @@ class SessionManager:
             raise UserUnAuthenticatedException(
                 "no user is signed in", recovery_suggestion="Call sign_in() first."
             )
-        return tokens.to_auth_user()
+        return tokens
+
+    # -- devices ---------------------------------------------------------------
+
+    async def remember_device(self) -> None:
+        """Ask Cognito to remember this device: signing in on it then skips MFA.
+
+        Needed on pools that remember devices only when the user opts in;
+        elsewhere a confirmed device is remembered already. Devices are
+        confirmed automatically at sign-in on pools with device tracking.
+
+        Raises:
+            UserUnAuthenticatedException: Nobody is signed in.
+            DeviceMetadataNotFoundException: No confirmed device is stored.
+        """
+        await self._devices.remember(await self._current_tokens())
+
+    async def forget_device(self, device_key: str | None = None) -> None:
+        """Make Cognito forget a device of the signed-in user (by default this one).
+
+        Forgetting this device removes its stored record, so the next sign-in
+        asks for MFA again. Cognito stops renewing the tokens issued to a
+        forgotten device: this session is served until its tokens expire and
+        ends at its next renewal (``tokenRefresh_failure`` then ``signedOut``).
+
+        Args:
+            device_key: The device to forget (an ``AuthDevice.id`` from
+                :meth:`fetch_devices`); None: this device.
+
+        Raises:
+            UserUnAuthenticatedException: Nobody is signed in.
+            DeviceMetadataNotFoundException: No key given and no device stored.
+            ResourceNotFoundException: Cognito knows no such device.
+        """
+        if device_key is not None:
+            require_text("device_key", device_key)
+        await self._devices.forget(await self._current_tokens(), device_key)
+
+    async def fetch_devices(self) -> list[AuthDevice]:
+        """Every device Cognito tracks for the signed-in user (all pages).
+
+        Raises:
+            UserUnAuthenticatedException: Nobody is signed in.
+        """
+        return await self._devices.fetch(await self._current_tokens())
 
     async def is_authenticated(self) -> bool:
         """Return whether a user is signed in with a session that still works."""

@@ -13,6 +13,7 @@ from ._secret_repr import secret_repr
 
 __all__ = [
     "AWSCredentials",
+    "AuthDevice",
     "AuthSession",
     "AuthTokens",
     "AuthUser",
@@ -143,6 +144,33 @@ class AuthUser:
     username: str
     user_id: str
     sign_in_details: SignInDetails | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AuthDevice:
+    """A device Cognito tracks for the signed-in user (``fetch_devices``), as Amplify's.
+
+    Attributes:
+        id: The device key.
+        name: The ``device_name`` attribute (the name given at confirmation), if any.
+        attributes: Every device attribute Cognito reports, by name
+            (``device_status``, ``dev:device_remembered_status``, ``last_ip_used``...).
+        create_date: When the device was first tracked.
+        last_modified_date: When the device record last changed.
+        last_authenticated_date: When the device was last used to sign in.
+    """
+
+    id: str
+    name: str | None = None
+    attributes: Mapping[str, str] = attrs.field(factory=dict)
+    create_date: datetime | None = None
+    last_modified_date: datetime | None = None
+    last_authenticated_date: datetime | None = None
+
+    @property
+    def remembered(self) -> bool:
+        """Cognito remembers the device: signing in on it skips MFA (where the pool allows)."""
+        return self.attributes.get("dev:device_remembered_status") == "remembered"
 
 
 @attrs.frozen(kw_only=True)

@@ -7,35 +7,38 @@ event loop serves other tasks.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timezone
-from typing import TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Protocol
 
-import anyio.lowlevel
 import attrs
 
 from ._cognito import AuthenticationResult, Challenge, UserPoolClient
-from ._cognito.srp import SrpSession, Steps, cognito_timestamp, password_claim_signature
+from ._cognito.srp import SrpSession
 from ._config import AuthConfig
 from ._errors import (
     InvalidParameterException,
     InvalidResponseException,
     NotAuthorizedException,
+    ResourceNotFoundException,
 )
-from ._models import SignInNextStep
+from ._models import SignInDetails, SignInNextStep
+from ._srp_proof import new_srp_session, password_claim
+from ._tokens import DeviceRecord
 
 __all__ = [
     "SUPPORTED_FLOWS",
     "Attempt",
     "Automatic",
+    "Completed",
     "PendingChallenge",
+    "RememberedDevices",
     "SignInFlow",
     "next_step_for",
 ]
 
 SUPPORTED_FLOWS = ("USER_SRP_AUTH", "USER_PASSWORD_AUTH")
-_T = TypeVar("_T")
 
 _STEPS = {
     "NEW_PASSWORD_REQUIRED": "CONFIRM_SIGN_IN_WITH_NEW_PASSWORD_REQUIRED",
@@ -55,6 +58,31 @@ _ANSWER_KEYS = {
 # Amplify's names for MFA types, accepted as SELECT_MFA_TYPE answers.
 _MFA_NAMES = {"SMS": "SMS_MFA", "TOTP": "SOFTWARE_TOKEN_MFA", "EMAIL": "EMAIL_OTP"}
 _PUBLIC_PARAMETERS = ("CODE_DELIVERY_DELIVERY_MEDIUM", "CODE_DELIVERY_DESTINATION")
+# What Cognito answers when a DEVICE_KEY names a device it no longer knows (Amplify keys on it).
+_NO_SUCH_DEVICE = "Device does not exist"
+
+
+class RememberedDevices(Protocol):
+    """The confirmed devices a sign-in presents (``DEVICE_KEY``), by Cognito username."""
+
+    async def stored(self, username: str) -> DeviceRecord | None:
+        """The user's confirmed device, if one is stored."""
+
+    async def forget_locally(self, username: str) -> None:
+        """Remove the user's stored device (Cognito no longer knows it)."""
+
+
+@attrs.frozen(kw_only=True)
+class Completed:
+    """A sign-in Cognito completed: its answer, not yet read as a session.
+
+    ``device`` is the confirmed device the sign-in presented, which the
+    tokens belong to unless the answer brings a new one.
+    """
+
+    result: AuthenticationResult
+    details: SignInDetails
+    device: DeviceRecord | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -65,6 +93,7 @@ class PendingChallenge:
     username: str  # Cognito's USERNAME, which the answer must carry
     login_id: str  # what the user typed
     auth_flow: str
+    device: DeviceRecord | None = None  # the device presented so far
 
 
 def next_step_for(challenge: Challenge) -> SignInNextStep:
@@ -81,15 +110,18 @@ def next_step_for(challenge: Challenge) -> SignInNextStep:
     )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class Attempt:
-    """What the automatic answers of one sign-in may use (the password only while
-    the sign-in call that carries it runs; never kept in a pending challenge)."""
+    """What the automatic answers of one sign-in call may use and learn (the password
+    only while the call that carries it runs; never kept in a pending challenge)."""
 
     login_id: str
     auth_flow: str
     password: str | None = attrs.field(default=None, repr=False)
     srp: SrpSession | None = attrs.field(default=None, repr=False)
+    #: The confirmed device presented (DEVICE_KEY), and whose it is in storage.
+    device: DeviceRecord | None = None
+    device_owner: str | None = None
 
 
 #: Answers a challenge without the user; returns Cognito's next answer.
@@ -101,13 +133,21 @@ class SignInFlow:
 
     Every answer Cognito gives, to the first call or to any challenge
     response, goes through one table of automatic handlers (SRP's
-    ``PASSWORD_VERIFIER`` today): a challenge that has one is answered here
-    wherever it appears, any other is handed to the caller.
+    ``PASSWORD_VERIFIER``, and a remembered device's ``DEVICE_SRP_AUTH``
+    when registered): a challenge that has one is answered here wherever it
+    appears, any other is handed to the caller. A confirmed device is
+    presented (``DEVICE_KEY``) as Amplify does, so Cognito may skip MFA.
     """
 
-    def __init__(self, user_pool: UserPoolClient, config: AuthConfig) -> None:
+    def __init__(
+        self,
+        user_pool: UserPoolClient,
+        config: AuthConfig,
+        devices: RememberedDevices | None = None,
+    ) -> None:
         self._user_pool = user_pool
         self._pool_name = config.user_pool_id.split("_", 1)[1]
+        self._devices = devices
         self._automatic: dict[str, Automatic] = {"PASSWORD_VERIFIER": self._verify_password}
 
     def __repr__(self) -> str:
@@ -119,24 +159,40 @@ class SignInFlow:
 
     async def start(
         self, username: str, password: str, auth_flow: str
-    ) -> AuthenticationResult | PendingChallenge:
-        """Begin a sign-in; automatic challenges are answered, others returned."""
+    ) -> Completed | PendingChallenge:
+        """Begin a sign-in; automatic challenges are answered, others returned.
+
+        A presented device Cognito no longer knows is forgotten here and the
+        sign-in made once more without it, as Amplify does.
+        """
+        try:
+            return await self._start(username, password, auth_flow, present_device=True)
+        except ResourceNotFoundException as err:
+            if _NO_SUCH_DEVICE not in err.message:
+                raise
+            return await self._start(username, password, auth_flow, present_device=False)
+
+    async def _start(
+        self, username: str, password: str, auth_flow: str, *, present_device: bool
+    ) -> Completed | PendingChallenge:
         attempt = Attempt(login_id=username, auth_flow=auth_flow, password=password)
         if auth_flow == "USER_PASSWORD_AUTH":
             parameters = {"PASSWORD": password}
         else:
-            attempt = attrs.evolve(attempt, srp=await _cooperatively(SrpSession.start()))
-            assert attempt.srp is not None
-            parameters = {"SRP_A": attempt.srp.srp_a}
-        answer = await self._user_pool.initiate_auth(auth_flow, username, parameters)
-        return await self._follow(answer, attempt)
+            attempt.srp = srp = await new_srp_session()
+            parameters = {"SRP_A": srp.srp_a}
+        if present_device:
+            await self._present_device(attempt, username, parameters)
+        async with self._device_unknown_forgotten(attempt):
+            answer = await self._user_pool.initiate_auth(auth_flow, username, parameters)
+            return await self._follow(answer, attempt)
 
     async def answer(
         self,
         pending: PendingChallenge,
         challenge_response: str,
         user_attributes: Mapping[str, str],
-    ) -> AuthenticationResult | PendingChallenge:
+    ) -> Completed | PendingChallenge:
         """Answer the pending challenge.
 
         Raises:
@@ -144,10 +200,18 @@ class SignInFlow:
             CodeMismatchException: A wrong code (the challenge stays pending).
         """
         responses = _user_answer(pending, challenge_response, user_attributes)
+        attempt = Attempt(
+            login_id=pending.login_id,
+            auth_flow=pending.auth_flow,
+            device=pending.device,
+            device_owner=pending.username if pending.device else None,
+        )
         try:
-            answer = await self._user_pool.respond_to_auth_challenge(
-                pending.challenge, pending.username, responses
-            )
+            async with self._device_unknown_forgotten(attempt):
+                answer = await self._user_pool.respond_to_auth_challenge(
+                    pending.challenge, pending.username, responses
+                )
+                return await self._follow(answer, attempt)
         except NotAuthorizedException as err:
             if "session" in err.message.lower():
                 raise NotAuthorizedException(
@@ -155,12 +219,32 @@ class SignInFlow:
                     recovery_suggestion="Call sign_in() again.",
                 ) from err
             raise
-        attempt = Attempt(login_id=pending.login_id, auth_flow=pending.auth_flow)
-        return await self._follow(answer, attempt)
+
+    async def _present_device(
+        self, attempt: Attempt, username: str, parameters: dict[str, str]
+    ) -> None:
+        """Send DEVICE_KEY when ``username`` has a confirmed device stored."""
+        if self._devices is None or attempt.device is not None:
+            return
+        device = await self._devices.stored(username)
+        if device is not None:
+            attempt.device, attempt.device_owner = device, username
+            parameters["DEVICE_KEY"] = device.device_key
+
+    @contextlib.asynccontextmanager
+    async def _device_unknown_forgotten(self, attempt: Attempt) -> AsyncIterator[None]:
+        """Cognito says the presented device does not exist: it is removed from storage."""
+        try:
+            yield
+        except ResourceNotFoundException as err:
+            owner = attempt.device_owner
+            if self._devices is not None and owner and _NO_SUCH_DEVICE in err.message:
+                await self._devices.forget_locally(owner)
+            raise
 
     async def _follow(
         self, answer: AuthenticationResult | Challenge, attempt: Attempt
-    ) -> AuthenticationResult | PendingChallenge:
+    ) -> Completed | PendingChallenge:
         """Answer automatic challenges until tokens or one for the caller comes.
 
         Each automatic challenge is answered once per call: a server that asks
@@ -179,61 +263,41 @@ class SignInFlow:
                     username=answer.parameters.get("USERNAME", attempt.login_id),
                     login_id=attempt.login_id,
                     auth_flow=attempt.auth_flow,
+                    device=attempt.device,
                 )
             answered.add(answer.name)
             answer = await automatic(answer, attempt)
-        return answer
+        details = SignInDetails(login_id=attempt.login_id, auth_flow_type=attempt.auth_flow)
+        return Completed(result=answer, details=details, device=attempt.device)
 
     async def _verify_password(
         self, challenge: Challenge, attempt: Attempt
     ) -> AuthenticationResult | Challenge:
         """SRP's PASSWORD_VERIFIER: prove the password without sending it."""
-        if attempt.srp is None or attempt.password is None:
+        srp = attempt.srp
+        if srp is None or attempt.password is None:
             raise InvalidResponseException("PASSWORD_VERIFIER came outside an SRP sign-in")
-        responses, cognito_username = await self._password_claim(
-            attempt.srp, challenge, attempt.login_id, attempt.password
+        parameters = challenge.parameters
+        user_id = parameters.get("USER_ID_FOR_SRP")
+        if not user_id:
+            raise InvalidResponseException("PASSWORD_VERIFIER lacks USER_ID_FOR_SRP")
+        responses = await password_claim(
+            srp,
+            parameters,
+            pool_name=self._pool_name,
+            user_id=user_id,
+            password=attempt.password,
+            challenge_name=challenge.name,
         )
+        # With an alias sign-in Cognito's USERNAME differs from what the user typed;
+        # the device is stored under Cognito's name.
+        cognito_username = parameters.get("USERNAME", attempt.login_id)
+        await self._present_device(attempt, user_id, responses)
+        if attempt.device is not None:
+            responses["DEVICE_KEY"] = attempt.device.device_key
         return await self._user_pool.respond_to_auth_challenge(
             challenge, cognito_username, responses
         )
-
-    async def _password_claim(
-        self, srp: SrpSession, challenge: Challenge, login_id: str, password: str
-    ) -> tuple[dict[str, str], str]:
-        parameters = challenge.parameters
-        try:
-            user_id = parameters["USER_ID_FOR_SRP"]
-            salt, srp_b, secret_block = (
-                parameters["SALT"],
-                parameters["SRP_B"],
-                parameters["SECRET_BLOCK"],
-            )
-        except KeyError as missing:
-            raise InvalidResponseException(f"PASSWORD_VERIFIER lacks {missing.args[0]}") from None
-        key = await _cooperatively(
-            srp.password_key(
-                pool_name=self._pool_name,
-                user_id=user_id,
-                password=password,
-                salt=salt,
-                srp_b=srp_b,
-            )
-        )
-        timestamp = cognito_timestamp(datetime.now(timezone.utc))
-        signature = password_claim_signature(
-            key,
-            pool_name=self._pool_name,
-            user_id=user_id,
-            secret_block=secret_block,
-            timestamp=timestamp,
-        )
-        responses = {
-            "PASSWORD_CLAIM_SECRET_BLOCK": secret_block,
-            "PASSWORD_CLAIM_SIGNATURE": signature,
-            "TIMESTAMP": timestamp,
-        }
-        # With an alias sign-in Cognito's USERNAME differs from what the user typed.
-        return responses, parameters.get("USERNAME", login_id)
 
 
 def _user_answer(
@@ -252,16 +316,6 @@ def _user_answer(
             )
         responses.update({f"userAttributes.{k}": v for k, v in user_attributes.items()})
     return responses
-
-
-async def _cooperatively(steps: Steps[_T]) -> _T:
-    """Drive a stepwise computation, letting the event loop run between steps."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        await anyio.lowlevel.checkpoint()
 
 
 def _json_list(raw: str | None) -> list[str]:

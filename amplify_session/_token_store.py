@@ -5,17 +5,18 @@
     CognitoIdentityServiceProvider.<clientId>.LastAuthUser
     CognitoIdentityServiceProvider.<clientId>.<username>.{accessToken,idToken,refreshToken,
                                                         clockDrift,signInDetails}
-    CognitoIdentityServiceProvider.<clientId>.<username>.{deviceKey,deviceGroupKey}   (the device)
+    CognitoIdentityServiceProvider.<clientId>.<username>.{deviceKey,deviceGroupKey,
+                                                        randomPasswordKey}  (the device)
     CognitoIdentityServiceProvider.<clientId>.<username>.signedOut   (ours: see below)
     com.amplify.Cognito.<identityPoolId>.identityId     {"id": ..., "type": "guest"|"primary"}
 
 This module knows the keys and the stored formats only; the values
 (:class:`TokenSet`, :class:`DeviceRecord`, :class:`StoredIdentity`) are in
 ``_tokens.py``. The device has its own keys and methods because it has its
-own lifecycle (it is meant to outlive a sign-out); today ``clear`` still
-forgets it, in one named step. Amplify's third device key,
-``randomPasswordKey``, is neither read nor written until a device password
-exists (ConfirmDevice).
+own lifecycle: it outlives a sign-out (``clear`` leaves it, as Amplify's
+clearing of tokens does), a sign-in says which device its tokens belong to,
+and ``clear_device`` removes it. Its password is stored with the same care
+as the tokens: in the same storage, never in a log.
 
 Several users may share one storage (processes signed in as different
 users): each user's keys belong to that user, and ``LastAuthUser`` names the
@@ -50,7 +51,7 @@ __all__ = ["TokenStore"]
 _log = logging.getLogger("amplify_session")
 
 _TOKEN_FIELDS = ("accessToken", "idToken", "refreshToken", "clockDrift", "signInDetails")
-_DEVICE_FIELDS = ("deviceKey", "deviceGroupKey")
+_DEVICE_FIELDS = ("deviceKey", "deviceGroupKey", "randomPasswordKey")
 _SIGNED_OUT = "signedOut"
 
 
@@ -135,9 +136,16 @@ class TokenStore:
         return bool(await self._get(self._user_key(username, _SIGNED_OUT)))
 
     async def save(self, tokens: TokenSet, *, signing_in: bool, last_user: bool = False) -> None:
-        """Store ``tokens`` and their device as one unit; LastAuthUser, when asked for, last.
+        """Store ``tokens`` as one unit (with their device, for a sign-in); LastAuthUser,
+        when asked for, last.
 
-        Only a sign-in removes the user's sign-out marker: tokens refreshed
+        Only a sign-in says which device is the user's: the one its tokens
+        were issued to, or none (a device Cognito no longer knows, or a new
+        one that could not be confirmed, must not be sent again). A refresh
+        leaves the device keys alone (another process may have forgotten the
+        device meanwhile), unless it restores a storage that lost everything
+        (``last_user``), where it writes back the device it holds. Only a
+        sign-in removes the user's sign-out marker: tokens refreshed
         before a sign-out stay void even if their write lands after it. Only
         a sign-in (or a restore of a lost storage) names the user LastAuthUser:
         a routine refresh must not take it from a user who signed in since.
@@ -150,20 +158,20 @@ class TokenStore:
             "signInDetails": _dump_sign_in_details(tokens.sign_in_details),
         }
         changes = self._user_changes(tokens.username, values)
-        if signing_in or tokens.device is not None:
-            # A sign-in says which device is remembered (none: the old one goes);
-            # a refresh only writes back the one it holds, and leaves alone
-            # what it could not read as a device (a group key on its own).
-            changes.update(self._device_changes(tokens.username, tokens.device))
         if signing_in:
+            changes.update(self._device_changes(tokens.username, tokens.device))
             changes[self._user_key(tokens.username, _SIGNED_OUT)] = None
+        elif last_user and tokens.device is not None:
+            # Restoring a storage that lost its data: without the device, another
+            # process would load tokens whose refreshes Cognito refuses.
+            changes.update(self._device_changes(tokens.username, tokens.device))
         if signing_in or last_user:
             changes[self._last_user_key] = tokens.username
         await self._write(changes)
 
     async def clear(self, username: str | None) -> None:
-        """Sign ``username`` (default: LastAuthUser) out in storage: their keys go, a marker
-        stays; LastAuthUser goes first, if it names them."""
+        """Sign ``username`` (default: LastAuthUser) out in storage: their tokens go, a marker
+        stays, their device stays; LastAuthUser goes first, if it names them."""
         last_user = await self.last_user()
         username = username or last_user
         if username is None:
@@ -172,14 +180,12 @@ class TokenStore:
         if last_user == username:
             changes[self._last_user_key] = None
         changes.update(self._user_changes(username, dict.fromkeys(_TOKEN_FIELDS)))
-        # Until a device can be confirmed (ConfirmDevice), a sign-out forgets it too.
-        changes.update(self._device_changes(username, None))
         changes[self._user_key(username, _SIGNED_OUT)] = "true"
         await self._write(changes)
 
     async def load_device(self, username: str) -> DeviceRecord | None:
-        """``username``'s remembered device, if any; a sign-out marker does not hide it
-        (a device is meant to outlive the session it was remembered in).
+        """``username``'s confirmed device, if any; a sign-out marker does not hide it
+        (a device outlives the session it was confirmed in).
 
         Raises:
             StorageException: The storage failed.
@@ -199,6 +205,7 @@ class TokenStore:
         values = {
             "deviceKey": device.device_key if device else None,
             "deviceGroupKey": device.device_group_key if device else None,
+            "randomPasswordKey": device.random_password if device else None,
         }
         return self._user_changes(username, values)
 
@@ -257,7 +264,7 @@ def _stored_jwt(raw: str) -> JWT:
 
 
 def _device_from(raw: Mapping[str, str | None]) -> DeviceRecord | None:
-    return DeviceRecord.of(raw["deviceKey"], raw["deviceGroupKey"])
+    return DeviceRecord.of(raw["deviceKey"], raw["deviceGroupKey"], raw["randomPasswordKey"])
 
 
 def _parse_drift(raw: str | None) -> float:

@@ -73,33 +73,41 @@ def _time_claim(token: JWT, name: str) -> float | None:
 
 @attrs.frozen(kw_only=True)
 class DeviceRecord:
-    """A device Cognito remembers for a user (Amplify's ``deviceKey``, ``deviceGroupKey``).
+    """A device Cognito tracks for a user, confirmed by this library (ConfirmDevice).
 
-    A record of its own, not two loose token fields, because its lifecycle is
-    not the tokens': a remembered device is meant to outlive a sign-out and
-    to be sent with the next sign-in. Today a sign-out still forgets it (one
-    named step in ``TokenStore.clear``) until devices are confirmed.
+    Amplify's ``deviceKey``, ``deviceGroupKey`` and ``randomPasswordKey``: the
+    password proves the device at sign-in (DEVICE_SRP_AUTH) and never leaves
+    the process. A record of its own, not token fields, because it outlives
+    the session it was confirmed in: a sign-out keeps it, ``forget_device``
+    removes it. Only a confirmed device exists here: Cognito refuses
+    refreshes that carry the key of a device it has not confirmed.
     """
 
     device_key: str
-    device_group_key: str | None = None
-    # The device's SRP password (Amplify's ``randomPasswordKey``) goes here,
-    # with ``repr=secret_repr``, once ConfirmDevice creates one (issue 16).
+    device_group_key: str
+    random_password: str = attrs.field(repr=secret_repr)
 
     @classmethod
-    def of(cls, device_key: str | None, device_group_key: str | None) -> DeviceRecord | None:
-        """The record for these keys; None without a device key (nothing is remembered)."""
-        if not device_key:
+    def of(
+        cls, device_key: str | None, device_group_key: str | None, random_password: str | None
+    ) -> DeviceRecord | None:
+        """The record for these values; None unless all three are there (as Amplify reads them)."""
+        if not (device_key and device_group_key and random_password):
             return None
-        return cls(device_key=device_key, device_group_key=device_group_key or None)
+        return cls(
+            device_key=device_key,
+            device_group_key=device_group_key,
+            random_password=random_password,
+        )
 
 
 @attrs.frozen(kw_only=True)
 class TokenSet:
     """One user's tokens and what goes with them; a sign-in replaces them as a unit.
 
-    It carries the remembered device because every refresh sends its key;
-    the device's own lifecycle is the store's (see :class:`DeviceRecord`).
+    It carries the confirmed device these tokens were issued to, because
+    every refresh must send its key; the device's own lifecycle is the
+    store's (see :class:`DeviceRecord`).
     """
 
     username: str

@@ -24,11 +24,11 @@ import attrs
 
 from ._cognito import AuthenticationResult, UserPoolClient, token_set_from
 from ._config import AuthConfig
+from ._device_sign_in import DeviceSignIn
 from ._errors import AuthError, NotAuthorizedException
-from ._models import SignInDetails
-from ._sign_in import PendingChallenge, SignInFlow
+from ._sign_in import Completed, PendingChallenge, SignInFlow
 from ._timing import Clock
-from ._tokens import DeviceRecord, TokenSet
+from ._tokens import TokenSet
 
 __all__ = ["Completed", "UserPoolSource"]
 
@@ -40,32 +40,23 @@ _POSSIBLY_ROTATION = frozenset(
 )
 
 
-@attrs.frozen(kw_only=True)
-class Completed:
-    """A sign-in Cognito completed: its answer, not yet read as a session."""
-
-    result: AuthenticationResult
-    details: SignInDetails
-
-
-def _completed_or_pending(
-    outcome: AuthenticationResult | PendingChallenge, login_id: str, auth_flow: str
-) -> Completed | PendingChallenge:
-    if isinstance(outcome, PendingChallenge):
-        return outcome
-    return Completed(
-        result=outcome, details=SignInDetails(login_id=login_id, auth_flow_type=auth_flow)
-    )
-
-
 class UserPoolSource:
     """Signs a User Pool user in, renews their tokens, and revokes them."""
 
-    def __init__(self, user_pool: UserPoolClient, config: AuthConfig, clock: Clock) -> None:
+    def __init__(
+        self,
+        user_pool: UserPoolClient,
+        config: AuthConfig,
+        clock: Clock,
+        devices: DeviceSignIn | None = None,
+    ) -> None:
         self._user_pool = user_pool
         self._clock = clock
         self._rotation = config.refresh_token_rotation
-        self._flow = SignInFlow(user_pool, config)
+        self._devices = devices
+        self._flow = SignInFlow(user_pool, config, devices)
+        if devices is not None:
+            self._flow.answer_automatically("DEVICE_SRP_AUTH", devices.prove)
 
     def __repr__(self) -> str:
         return f"UserPoolSource(rotation={self._rotation!r})"
@@ -76,18 +67,17 @@ class UserPoolSource:
         self, username: str, password: str, auth_flow: str
     ) -> Completed | PendingChallenge:
         """Begin a sign-in: completed, or the challenge the user must answer."""
-        outcome = await self._flow.start(username, password, auth_flow)
-        return _completed_or_pending(outcome, username, auth_flow)
+        return await self._flow.start(username, password, auth_flow)
 
     async def answer(
         self, pending: PendingChallenge, response: str, user_attributes: Mapping[str, str]
     ) -> Completed | PendingChallenge:
         """Answer the challenge a sign-in is waiting on."""
-        outcome = await self._flow.answer(pending, response, user_attributes)
-        return _completed_or_pending(outcome, pending.login_id, pending.auth_flow)
+        return await self._flow.answer(pending, response, user_attributes)
 
     async def tokens_of(self, completed: Completed) -> TokenSet:
-        """The session a completed sign-in brought.
+        """The session a completed sign-in brought, with its device (a new one is
+        confirmed here).
 
         A step of its own, after the challenge is settled: Cognito has spent
         the challenge session on this answer whether or not its tokens are
@@ -95,22 +85,27 @@ class UserPoolSource:
 
         Raises:
             InvalidResponseException: The tokens are malformed; their refresh
-                token is revoked, they are never kept.
+                token is revoked, they are never kept (also when the caller is
+                cancelled meanwhile).
         """
         result = completed.result
         try:
-            return token_set_from(
+            tokens = token_set_from(
                 result,
                 now=self._clock.time(),
                 username=None,
                 refresh_token=result.refresh_token,
                 sign_in_details=completed.details,
-                device=DeviceRecord.of(result.device_key, result.device_group_key),
+                device=completed.device,
             )
-        except AuthError:
+            if result.device_key is not None:  # a new device: the tokens are its own
+                confirmed = await self._devices.confirm(result) if self._devices else None
+                tokens = attrs.evolve(tokens, device=confirmed)
+        except BaseException:
             if result.refresh_token is not None:
                 await self._revoke_quietly(result.refresh_token)
             raise
+        return tokens
 
     # -- TokenSource -------------------------------------------------------------
 

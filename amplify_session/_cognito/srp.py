@@ -11,6 +11,12 @@ Cognito's conventions (those of the Amplify and AWS SDK clients):
 - PASSWORD_CLAIM_SIGNATURE = base64(HMAC-SHA256(key, poolName | USER_ID_FOR_SRP |
   secret block | TIMESTAMP)), TIMESTAMP like "Tue Nov 3 07:04:05 UTC 2026".
 
+A remembered device proves itself the same way (DEVICE_SRP_AUTH), with the
+device group key in place of poolName, the device key in place of
+USER_ID_FOR_SRP and a random password made when the device was confirmed;
+:func:`device_secret` makes that password and the verifier ConfirmDevice
+registers (v = g^x, the salt and v sent as base64 of their padded bytes).
+
 The modular exponentiations (about 20 ms each on 3072-bit numbers) are
 written as generators that yield every few hundred microseconds, so an async
 caller can drive them without stalling its event loop; :func:`run_steps`
@@ -36,9 +42,11 @@ from .._errors import InvalidResponseException
 __all__ = [
     "G",
     "N",
+    "DeviceSecret",
     "SrpSession",
     "Steps",
     "cognito_timestamp",
+    "device_secret",
     "modpow_steps",
     "password_claim_signature",
     "run_steps",
@@ -164,6 +172,43 @@ class SrpSession:
         base = (big_b - K * g_x) % N
         secret = yield from modpow_steps(base, self._a + u * x, N)
         return hkdf_sha256(ikm=pad(secret), salt=pad(u))
+
+
+class DeviceSecret:
+    """A new device's password and the verifier Cognito keeps instead of it."""
+
+    def __init__(self, random_password: str, salt: str, password_verifier: str) -> None:
+        self.random_password = random_password  # Amplify's randomPasswordKey
+        self.salt = salt  # base64, as DeviceSecretVerifierConfig wants it
+        self.password_verifier = password_verifier  # base64
+
+    def __repr__(self) -> str:
+        return "DeviceSecret(random_password=<hidden>)"
+
+
+def device_secret(
+    *,
+    device_group_key: str,
+    device_key: str,
+    random_password: str | None = None,
+    salt: int | None = None,
+) -> Steps[DeviceSecret]:
+    """Make a device's random password and its verifier (both random unless given, for tests).
+
+    The password is 40 random bytes in base64, as Amplify makes it; the salt 128 random bits.
+    """
+    if random_password is None:
+        random_password = base64.b64encode(secrets.token_bytes(40)).decode("ascii")
+    if salt is None:
+        salt = secrets.randbits(128) or 1
+    identity = hashlib.sha256(f"{device_group_key}{device_key}:{random_password}".encode()).digest()
+    x = _hash_int(pad(salt), identity)
+    verifier = yield from modpow_steps(G, x, N)
+    return DeviceSecret(
+        random_password,
+        salt=base64.b64encode(pad(salt)).decode("ascii"),
+        password_verifier=base64.b64encode(pad(verifier)).decode("ascii"),
+    )
 
 
 def hkdf_sha256(*, ikm: bytes, salt: bytes) -> bytes:

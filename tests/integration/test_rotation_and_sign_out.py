@@ -91,17 +91,25 @@ async def test_without_rotation_refresh_token_auth_is_used(
     assert refresh["AuthFlow"] == "REFRESH_TOKEN_AUTH"
 
 
-async def test_a_stored_device_key_is_sent_on_refresh(
-    pool: EmulatedPool, amplify_emulator: Emulator
+@pytest.mark.parametrize("confirmed", [True, False])
+async def test_a_stored_device_key_is_sent_on_refresh_only_when_confirmed(
+    pool: EmulatedPool, amplify_emulator: Emulator, confirmed: bool
 ) -> None:
+    # A key without its group key and password (what earlier versions stored
+    # without confirming the device) is never sent: Cognito refuses refreshes
+    # that carry an unconfirmed device's key. It is left in storage as it is.
     storage = MemoryStorage()
     async with SessionManager(pool.config(), storage=storage) as manager:
         await manager.sign_in(pool.username, pool.password)
     await storage.set_item(_key(pool, "deviceKey"), "us-east-1_device-123")
+    if confirmed:
+        await storage.set_item(_key(pool, "deviceGroupKey"), "-group-1")
+        await storage.set_item(_key(pool, "randomPasswordKey"), "device-password")
     async with SessionManager(pool.config(), storage=storage) as manager:
         await manager.fetch_auth_session(force_refresh=True)
     refresh = [b for op, b in amplify_emulator.front.requests if op == "InitiateAuth"][-1]
-    assert refresh["AuthParameters"]["DEVICE_KEY"] == "us-east-1_device-123"
+    sent = refresh["AuthParameters"].get("DEVICE_KEY")
+    assert sent == ("us-east-1_device-123" if confirmed else None)
     assert await storage.get_item(_key(pool, "deviceKey")) == "us-east-1_device-123"
 
 

@@ -1,7 +1,8 @@
-"""The remembered device: its own record and store methods, in Amplify's device keys.
+"""The confirmed device: its own record and store methods, in Amplify's three device keys.
 
-A sign-out still forgets it (until devices can be confirmed); the layout is
-the one sessions were stored in before the device had a record of its own.
+It outlives a sign-out (as Amplify's clearing of tokens keeps the device
+keys); a sign-in says which device its tokens belong to; a refresh never
+touches it; only all three keys together are a device (as Amplify reads them).
 """
 
 import pytest
@@ -13,7 +14,14 @@ from tests.support.tokens import make_jwt
 
 pytestmark = pytest.mark.anyio
 PREFIX = "CognitoIdentityServiceProvider.client1.alice"
-DEVICE = DeviceRecord(device_key="us-east-1_device", device_group_key="group-1")
+DEVICE = DeviceRecord(
+    device_key="us-east-1_device", device_group_key="-group-1", random_password="device-pw-1"
+)
+KEYS = {
+    "deviceKey": "us-east-1_device",
+    "deviceGroupKey": "-group-1",
+    "randomPasswordKey": "device-pw-1",
+}
 
 
 def _tokens(device: DeviceRecord | None = None) -> TokenSet:
@@ -26,28 +34,54 @@ def _tokens(device: DeviceRecord | None = None) -> TokenSet:
     )
 
 
-async def test_a_session_stored_before_the_record_existed_loads_its_device() -> None:
+async def _stored_keys(storage: MemoryStorage) -> dict[str, str | None]:
+    return {field: await storage.get_item(f"{PREFIX}.{field}") for field in KEYS}
+
+
+async def test_a_session_stored_by_amplify_loads_its_device() -> None:
     storage = MemoryStorage()
     await storage.set_item("CognitoIdentityServiceProvider.client1.LastAuthUser", "alice")
     await storage.set_item(f"{PREFIX}.accessToken", make_jwt())
-    await storage.set_item(f"{PREFIX}.deviceKey", "us-east-1_device")
-    await storage.set_item(f"{PREFIX}.deviceGroupKey", "group-1")
+    for field, value in KEYS.items():
+        await storage.set_item(f"{PREFIX}.{field}", value)
     tokens = await TokenStore(storage, "client1", None).load()
     assert tokens is not None
     assert tokens.device == DEVICE
-    assert tokens.device == DeviceRecord(device_key="us-east-1_device", device_group_key="group-1")
 
 
-async def test_saving_tokens_writes_their_device_under_amplifys_keys() -> None:
+@pytest.mark.parametrize("missing", list(KEYS))
+async def test_a_device_lacking_any_key_is_no_device(missing: str) -> None:
+    # An unconfirmed device (what this library stored before it confirmed
+    # devices: no password) must never be sent: Cognito would refuse the refresh.
+    storage = MemoryStorage()
+    for field, value in KEYS.items():
+        if field != missing:
+            await storage.set_item(f"{PREFIX}.{field}", value)
+    assert await TokenStore(storage, "client1", None).load_device("alice") is None
+
+
+async def test_a_sign_in_writes_its_device_under_amplifys_keys() -> None:
     storage = MemoryStorage()
     store = TokenStore(storage, "client1", None)
     await store.save(_tokens(DEVICE), signing_in=True)
-    assert await storage.get_item(f"{PREFIX}.deviceKey") == "us-east-1_device"
-    assert await storage.get_item(f"{PREFIX}.deviceGroupKey") == "group-1"
-    # Tokens without a device (a sign-in Cognito sent no device for) remove it.
+    assert await _stored_keys(storage) == KEYS
+    # A sign-in whose tokens belong to no confirmed device removes the old one.
     await store.save(_tokens(), signing_in=True)
-    assert await storage.get_item(f"{PREFIX}.deviceKey") is None
-    assert await storage.get_item(f"{PREFIX}.deviceGroupKey") is None
+    assert await _stored_keys(storage) == dict.fromkeys(KEYS)
+
+
+async def test_a_refresh_leaves_the_device_keys_alone() -> None:
+    # Another process may have forgotten the device meanwhile: a refresh must not
+    # write it back, nor remove one stored since.
+    storage = MemoryStorage()
+    store = TokenStore(storage, "client1", None)
+    await store.save(_tokens(DEVICE), signing_in=True)
+    await store.clear_device("alice")
+    await store.save(_tokens(DEVICE), signing_in=False)
+    assert await _stored_keys(storage) == dict.fromkeys(KEYS)
+    await store.save_device("alice", DEVICE)
+    await store.save(_tokens(), signing_in=False)
+    assert await _stored_keys(storage) == KEYS
 
 
 async def test_the_device_is_saved_and_cleared_without_touching_the_tokens() -> None:
@@ -62,33 +96,37 @@ async def test_the_device_is_saved_and_cleared_without_touching_the_tokens() -> 
     assert await store.load() == _tokens()
 
 
-async def test_a_sign_out_still_forgets_the_device() -> None:
+async def test_a_sign_out_keeps_the_device() -> None:
     storage = MemoryStorage()
     store = TokenStore(storage, "client1", None)
     await store.save(_tokens(DEVICE), signing_in=True)
     await store.clear("alice")
-    assert await store.load_device("alice") is None
-    assert await storage.get_item(f"{PREFIX}.deviceKey") is None
-    assert await storage.get_item(f"{PREFIX}.deviceGroupKey") is None
-
-
-async def test_a_device_is_read_whatever_the_sign_out_marker_says() -> None:
-    # A device outlives the session it was remembered in; the marker voids tokens only.
-    store = TokenStore(MemoryStorage(), "client1", None)
-    await store.save(_tokens(), signing_in=True)
-    await store.clear("alice")
-    await store.save_device("alice", DEVICE)
     assert await store.load() is None
     assert await store.load_device("alice") == DEVICE
+    assert await _stored_keys(storage) == KEYS
 
 
-async def test_a_group_key_without_a_device_key_is_no_device() -> None:
+async def test_the_device_password_never_shows_in_a_repr() -> None:
+    assert "device-pw-1" not in repr(DEVICE)
+    assert "device-pw-1" not in repr(_tokens(DEVICE))
+
+
+def test_the_record_needs_all_three_values() -> None:
+    assert DeviceRecord.of(None, "-group-1", "pw") is None
+    assert DeviceRecord.of("us-east-1_device", None, "pw") is None
+    assert DeviceRecord.of("us-east-1_device", "-group-1", "") is None
+    assert DeviceRecord.of("us-east-1_device", "-group-1", "device-pw-1") == DEVICE
+
+
+async def test_restoring_a_lost_storage_writes_the_device_back() -> None:
+    # A Redis restarted without persistence: the process that still holds the
+    # session writes it back, device included, or another process would load
+    # tokens without the device key Cognito requires on refresh.
     storage = MemoryStorage()
-    await storage.set_item(f"{PREFIX}.deviceGroupKey", "group-1")
-    assert await TokenStore(storage, "client1", None).load_device("alice") is None
-
-
-def test_the_record_of_no_key_is_none() -> None:
-    assert DeviceRecord.of(None, "group-1") is None
-    assert DeviceRecord.of("", None) is None
-    assert DeviceRecord.of("us-east-1_device", "") == DeviceRecord(device_key="us-east-1_device")
+    store = TokenStore(storage, "client1", None)
+    await store.save(_tokens(DEVICE), signing_in=False, last_user=True)
+    assert await _stored_keys(storage) == KEYS
+    assert await store.load() == _tokens(DEVICE)
+    # Tokens without a device restore nothing over a device stored meanwhile.
+    await store.save(_tokens(), signing_in=False, last_user=True)
+    assert await _stored_keys(storage) == KEYS

@@ -30,6 +30,8 @@ async def load():
     await storage.set_item(prefix + ".alice.idToken", make_jwt({"token_use": "id"}))
     await storage.set_item(prefix + ".alice.refreshToken", "refresh-1")
     await storage.set_item(prefix + ".alice.deviceKey", "us-east-1_device")
+    await storage.set_item(prefix + ".alice.deviceGroupKey", "-group-1")
+    await storage.set_item(prefix + ".alice.randomPasswordKey", "device-pw")
     return await TokenStore(storage, "client1", None).load()
 
 tokens = asyncio.run(load())

@@ -25,7 +25,7 @@ from amplify_session._errors import _COGNITO_ERRORS
 from amplify_session._events import EventHub
 from amplify_session._jwt import decode_jwt
 from amplify_session._session_core import SessionCore
-from amplify_session._sign_in import Attempt, PendingChallenge, SignInFlow
+from amplify_session._sign_in import Attempt, Completed, PendingChallenge, SignInFlow
 from amplify_session._token_store import TokenStore
 from amplify_session._tokens import TokenSet
 from amplify_session.storage import MemoryStorage
@@ -190,7 +190,8 @@ async def test_an_automatic_challenge_is_answered_wherever_it_appears(where: str
     assert isinstance(pending, PendingChallenge)
     assert pending.challenge.name == "SOFTWARE_TOKEN_MFA"
     outcome = await flow.answer(pending, "123456", {})
-    assert outcome is _TOKENS
+    assert isinstance(outcome, Completed)
+    assert outcome.result is _TOKENS
     assert answered == ["alice"]
     assert ("SOFTWARE_TOKEN_MFA", {"SOFTWARE_TOKEN_MFA_CODE": "123456"}) in pool.responses
 

@@ -54,7 +54,9 @@ def _tokens() -> TokenSet:
         refresh_token="refresh-1",
         clock_drift=-1.25,
         sign_in_details=SignInDetails(login_id="a@example.com", auth_flow_type="USER_SRP_AUTH"),
-        device=DeviceRecord(device_key="us-east-1_device"),
+        device=DeviceRecord(
+            device_key="us-east-1_device", device_group_key="-group", random_password="pw-1"
+        ),
     )
 
 
@@ -87,8 +89,14 @@ async def test_in_order_fallback_writes_last_auth_user_last_and_clears_it_first(
     storage.log.clear()
     await store.clear(None)
     assert storage.log[0] == f"remove {PREFIX}.LastAuthUser"
-    # Only the sign-out marker is left: a refresh that lands later stays void.
-    assert storage.items == {f"{PREFIX}.alice.signedOut": "true"}
+    # Only the sign-out marker (a refresh that lands later stays void) and the
+    # device (it outlives the session) are left.
+    assert storage.items == {
+        f"{PREFIX}.alice.signedOut": "true",
+        f"{PREFIX}.alice.deviceKey": "us-east-1_device",
+        f"{PREFIX}.alice.deviceGroupKey": "-group",
+        f"{PREFIX}.alice.randomPasswordKey": "pw-1",
+    }
 
 
 @pytest.mark.parametrize(
