@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import secrets
 import statistics
 import time
@@ -37,46 +38,40 @@ def _challenge() -> dict[str, str]:
     }
 
 
-async def _ours(challenge: dict[str, str]) -> None:
+async def _our_proof(
+    pool_name: str, user_id: str, password: str, challenge: dict[str, str]
+) -> None:
     session = await _cooperatively(SrpSession.start())
     await _cooperatively(
         session.password_key(
-            pool_name="AbCdEf123",
-            user_id=challenge["USER_ID_FOR_SRP"],
-            password="pw",
+            pool_name=pool_name,
+            user_id=user_id,
+            password=password,
             salt=challenge["SALT"],
             srp_b=challenge["SRP_B"],
         )
     )
 
 
-async def _pycognito(challenge: dict[str, str]) -> None:
+def _pycognito_client() -> aws_srp.AWSSRP:
     client = aws_srp.AWSSRP("alice", "pw", POOL_ID, "client", pool_region="us-east-1")
     client.small_a_value = client.generate_random_small_a()
     client.large_a_value = client.calculate_a()
-    client.get_password_authentication_key(
+    return client
+
+
+_ours = functools.partial(_our_proof, "AbCdEf123", "alice", "pw")
+_ours_device_proof = functools.partial(_our_proof, DEVICE_GROUP, DEVICE_KEY, "device-pw")
+
+
+async def _pycognito(challenge: dict[str, str]) -> None:
+    _pycognito_client().get_password_authentication_key(
         challenge["USER_ID_FOR_SRP"], "pw", int(challenge["SRP_B"], 16), challenge["SALT"]
     )
 
 
-async def _ours_device_proof(challenge: dict[str, str]) -> None:
-    session = await _cooperatively(SrpSession.start())
-    await _cooperatively(
-        session.password_key(
-            pool_name=DEVICE_GROUP,
-            user_id=DEVICE_KEY,
-            password="device-pw",
-            salt=challenge["SALT"],
-            srp_b=challenge["SRP_B"],
-        )
-    )
-
-
 async def _pycognito_device_proof(challenge: dict[str, str]) -> None:
-    client = aws_srp.AWSSRP("alice", "pw", POOL_ID, "client", pool_region="us-east-1")
-    client.small_a_value = client.generate_random_small_a()
-    client.large_a_value = client.calculate_a()
-    client.get_device_authentication_key(
+    _pycognito_client().get_device_authentication_key(
         DEVICE_GROUP, DEVICE_KEY, "device-pw", int(challenge["SRP_B"], 16), challenge["SALT"]
     )
 

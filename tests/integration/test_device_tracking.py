@@ -48,10 +48,15 @@ def _config(pool: EmulatedPool) -> Any:
     return pool.config(identity_pool_id=None, device_name="edge-box-7")
 
 
-async def _stored_device(storage: Any, pool: EmulatedPool) -> dict[str, str | None]:
+async def _user_key(storage: Any, pool: EmulatedPool, field: str) -> str:
+    """The storage key of one of the signed-in (or last) user's fields, in Amplify's layout."""
     prefix = f"CognitoIdentityServiceProvider.{pool.client_id}"
     user = await storage.get_item(f"{prefix}.LastAuthUser") or pool.username
-    return {f: await storage.get_item(f"{prefix}.{user}.{f}") for f in DEVICE_FIELDS}
+    return f"{prefix}.{user}.{field}"
+
+
+async def _stored_device(storage: Any, pool: EmulatedPool) -> dict[str, str | None]:
+    return {f: await storage.get_item(await _user_key(storage, pool, f)) for f in DEVICE_FIELDS}
 
 
 async def _sign_in_with_mfa(
@@ -136,10 +141,9 @@ async def test_a_tampered_device_password_fails_clearly_and_mfa_confirms_a_new_d
     async with SessionManager(_config(tracking_pool), storage=storage) as manager:
         await _sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
         await manager.sign_out()
-        prefix = f"CognitoIdentityServiceProvider.{tracking_pool.client_id}"
-        user = (await storage.get_item(f"{prefix}.LastAuthUser")) or tracking_pool.username
         [old] = front.devices(tracking_pool.user_pool_id, tracking_pool.username)
-        await storage.set_item(f"{prefix}.{user}.randomPasswordKey", "not-the-device-password")
+        password_key = await _user_key(storage, tracking_pool, "randomPasswordKey")
+        await storage.set_item(password_key, "not-the-device-password")
 
         with pytest.raises(NotAuthorizedException, match="device's proof") as refused:
             await manager.sign_in(tracking_pool.username, tracking_pool.password)
@@ -185,10 +189,8 @@ async def test_a_device_cognito_no_longer_knows_is_dropped_and_the_sign_in_made_
         [device] = await manager.fetch_devices()
         await manager.forget_device(device.id)  # by key: as if from elsewhere
         await manager.sign_out()
-    prefix = f"CognitoIdentityServiceProvider.{tracking_pool.client_id}"
-    user = await storage.get_item(f"{prefix}.LastAuthUser") or tracking_pool.username
     for field, value in zip(DEVICE_FIELDS, (device.id, "-group", "pw"), strict=True):
-        await storage.set_item(f"{prefix}.{user}.{field}", value)
+        await storage.set_item(await _user_key(storage, tracking_pool, field), value)
     async with SessionManager(_config(tracking_pool), storage=storage) as manager:
         result = await manager.sign_in(tracking_pool.username, tracking_pool.password)
         assert result.next_step.sign_in_step == "CONFIRM_SIGN_IN_WITH_SMS_CODE"
