@@ -310,3 +310,29 @@ async def test_a_fleet_on_redis_shares_one_device(
     assert front.calls["ConfirmDevice"] == 1  # one process confirmed it; the other used it
     assert front.device_proofs == {"accepted": 1}
     assert _refresh_device_keys(amplify_emulator) == [device.key]
+
+
+async def test_a_device_challenge_after_an_mfa_answer_is_answered_too(
+    tracking_pool: EmulatedPool, amplify_emulator: Emulator
+) -> None:
+    # Cognito may ask for the device after another challenge; the answer to
+    # the user's code goes on into the device proof without the user.
+    front = amplify_emulator.front
+    async with SessionManager(_config(tracking_pool)) as manager:
+        await _sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
+        await manager.sign_out()
+        front.plan_challenges("SOFTWARE_TOKEN_MFA", code="654321")
+        result = await manager.sign_in(tracking_pool.username, tracking_pool.password)
+        assert result.next_step.sign_in_step == "CONFIRM_SIGN_IN_WITH_TOTP_CODE"
+        start = len(front.requests)
+        done = await manager.confirm_sign_in("654321")
+        assert done.is_signed_in
+        assert _calls_since(amplify_emulator, start) == [
+            "RespondToAuthChallenge(SOFTWARE_TOKEN_MFA)",
+            "RespondToAuthChallenge(DEVICE_SRP_AUTH)",
+            "RespondToAuthChallenge(DEVICE_PASSWORD_VERIFIER)",
+        ]
+        assert front.device_proofs == {"accepted": 1}
+        await manager.fetch_auth_session(force_refresh=True)
+        [device] = front.devices(tracking_pool.user_pool_id, tracking_pool.username)
+        assert _refresh_device_keys(amplify_emulator)[-1] == device.key
