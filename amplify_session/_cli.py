@@ -382,15 +382,20 @@ def devices_list(context: _Context) -> None:
             click.echo(
                 "\t".join(
                     [
-                        device.id,
+                        _printable(device.id),
                         "remembered" if device.remembered else "not-remembered",
-                        device.name or "-",
+                        _printable(device.name or "-"),
                         used.isoformat() if used is not None else "-",
                     ]
                 )
             )
 
     _with_manager(run)(context)
+
+
+def _printable(text: str) -> str:
+    """A server's text made safe for a terminal: no control codes, no lone surrogates."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 @devices.command("remember")

@@ -58,10 +58,12 @@ class DeviceDesk:
             DeviceMetadataNotFoundException: No key was given and no confirmed
                 device is stored.
         """
-        current = await self.current(tokens)
-        key = device_key or _required(current).device_key
+        key = device_key or _required(await self.current(tokens)).device_key
         await self._calls.forget_device(tokens.access_token.to_string(), key)
-        if current is not None and current.device_key == key:
+        # The stored record goes only if it is the forgotten device (another
+        # process may have stored a newer one since these tokens were issued).
+        stored = await self._store.load_device(tokens.username)
+        if stored is not None and stored.device_key == key:
             await self._store.clear_device(tokens.username)
 
     async def fetch(self, tokens: TokenSet) -> list[AuthDevice]:

@@ -116,6 +116,8 @@ class DeviceSignIn:
                 answer, answer.parameters.get("USERNAME", username), responses
             )
         except NotAuthorizedException as err:
+            if "incorrect username or password" not in err.message.lower():
+                raise  # an expired session, a disabled user: not the device's fault
             if attempt.device_owner is not None:
                 await self.forget_locally(attempt.device_owner)
             raise NotAuthorizedException(
@@ -140,7 +142,7 @@ class DeviceSignIn:
         key, group = result.device_key, result.device_group_key
         if key is None:
             return None
-        if group is None or len(key) > _LONGEST_KEY or len(group) > _LONGEST_KEY:
+        if group is None or not _usable(key) or not _usable(group):
             _log.warning("Cognito sent new device keys that cannot be used; not confirmed")
             return None
         secret = await cooperatively(device_secret(device_group_key=group, device_key=key))
@@ -154,3 +156,12 @@ class DeviceSignIn:
         return DeviceRecord(
             device_key=key, device_group_key=group, random_password=secret.random_password
         )
+
+
+def _usable(key: str) -> bool:
+    """A key Cognito could have sent: not absurdly long, and text (no lone surrogates)."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return len(key) <= _LONGEST_KEY

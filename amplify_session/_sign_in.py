@@ -60,6 +60,9 @@ _MFA_NAMES = {"SMS": "SMS_MFA", "TOTP": "SOFTWARE_TOKEN_MFA", "EMAIL": "EMAIL_OT
 _PUBLIC_PARAMETERS = ("CODE_DELIVERY_DELIVERY_MEDIUM", "CODE_DELIVERY_DESTINATION")
 # What Cognito answers when a DEVICE_KEY names a device it no longer knows (Amplify keys on it).
 _NO_SUCH_DEVICE = "Device does not exist"
+_NEVER_FOR_THE_CALLER = frozenset(
+    {"PASSWORD_VERIFIER", "DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"}
+)
 
 
 class RememberedDevices(Protocol):
@@ -206,6 +209,12 @@ class SignInFlow:
             device=pending.device,
             device_owner=pending.username if pending.device else None,
         )
+        # As Amplify's handleMFAChallenge: the device goes with the answer (looked up by
+        # Cognito's USERNAME when the sign-in could not present it), else Cognito
+        # hands out a new device.
+        await self._present_device(attempt, pending.username, responses)
+        if attempt.device is not None:
+            responses["DEVICE_KEY"] = attempt.device.device_key
         try:
             async with self._device_unknown_forgotten(attempt):
                 answer = await self._user_pool.respond_to_auth_challenge(
@@ -257,6 +266,8 @@ class SignInFlow:
                 raise InvalidResponseException(
                     f"Cognito asked for {answer.name} again after it was answered"
                 )
+            if automatic is None and answer.name in _NEVER_FOR_THE_CALLER:
+                raise InvalidResponseException(f"Cognito asked for {answer.name} out of turn")
             if automatic is None:
                 return PendingChallenge(
                     challenge=answer,

@@ -62,6 +62,10 @@ async def password_claim(
         )
     except KeyError as missing:
         raise InvalidResponseException(f"{challenge_name} lacks {missing.args[0]}") from None
+    try:
+        (pool_name + user_id).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidResponseException(f"{challenge_name} names a user that is not text") from None
     key = await cooperatively(
         srp.password_key(
             pool_name=pool_name, user_id=user_id, password=password, salt=salt, srp_b=srp_b

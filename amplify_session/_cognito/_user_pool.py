@@ -67,10 +67,8 @@ def parse_auth_answer(body: Mapping[str, Any]) -> AuthenticationResult | Challen
             access_token=_required_str(result, "AccessToken"),
             id_token=_optional_str(result, "IdToken"),
             refresh_token=_optional_str(result, "RefreshToken"),
-            device_key=_optional_str(device, "DeviceKey") if isinstance(device, Mapping) else None,
-            device_group_key=(
-                _optional_str(device, "DeviceGroupKey") if isinstance(device, Mapping) else None
-            ),
+            device_key=_lenient_str(device, "DeviceKey"),
+            device_group_key=_lenient_str(device, "DeviceGroupKey"),
         )
     name = body.get("ChallengeName")
     if not isinstance(name, str) or not name:
@@ -88,6 +86,12 @@ def _required_str(obj: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidResponseException(f"the answer has no {key}")
     return value
+
+
+def _lenient_str(obj: object, key: str) -> str | None:
+    """A NewDeviceMetadata field: what is not a non-empty string is no device (the tokens stand)."""
+    value = obj.get(key) if isinstance(obj, Mapping) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _optional_str(obj: Mapping[str, Any], key: str) -> str | None:

@@ -162,7 +162,10 @@ class CognitoOperations:
                 state.login, state.canonical, remaining, state.plan, state.device_key
             )
         user = user_of(pool, state.login)
-        return await self._after_challenges(pool, client, state.login, user, state.device_key)
+        # Cognito reads the device from the last answer: an MFA code sent without
+        # DEVICE_KEY gets a new device (amplify-android#3289).
+        device_key = self._device_key(pool, user, responses.get("DEVICE_KEY"))
+        return await self._after_challenges(pool, client, state.login, user, device_key)
 
     async def _moto_challenge(self, body: dict[str, Any]) -> dict[str, Any]:
         """A challenge session the front did not open: moto's to answer."""

@@ -112,16 +112,23 @@ def _password_verified(pool: EmulatedPool, idp: Idp, srp: AWSSRP) -> Answer:
     return answer
 
 
-def _mfa(pool: EmulatedPool, idp: Idp, challenge: Answer, code: str = "123456") -> Answer:
+def _mfa(
+    pool: EmulatedPool,
+    idp: Idp,
+    challenge: Answer,
+    code: str = "123456",
+    device_key: str | None = None,
+) -> Answer:
+    """Answer SMS_MFA; with ``device_key`` as Amplify does (Cognito reads the device there)."""
     assert challenge["ChallengeName"] == "SMS_MFA"
+    responses = {"USERNAME": challenge["ChallengeParameters"]["USERNAME"], "SMS_MFA_CODE": code}
+    if device_key is not None:
+        responses["DEVICE_KEY"] = device_key
     answer: Answer = idp.respond_to_auth_challenge(
         ClientId=pool.client_id,
         ChallengeName="SMS_MFA",
         Session=challenge["Session"],
-        ChallengeResponses={
-            "USERNAME": challenge["ChallengeParameters"]["USERNAME"],
-            "SMS_MFA_CODE": code,
-        },
+        ChallengeResponses=responses,
     )
     return answer
 
@@ -509,9 +516,12 @@ def test_user_opt_in_remembers_a_device_only_when_told(
     assert confirmed["UserConfirmationNecessary"] is True
 
     not_yet = _password_verified(opt_in, idp, _srp(opt_in, idp, device))
-    # Confirmed, not remembered: MFA, then tokens bound to that device (no new one).
-    bound = _mfa(opt_in, idp, not_yet)
+    # Confirmed, not remembered: MFA, then tokens bound to that device (no new one),
+    # when the MFA answer carries the device; without it, a new device.
+    bound = _mfa(opt_in, idp, not_yet, device_key=device.key)
     assert "NewDeviceMetadata" not in bound["AuthenticationResult"]
+    again = _mfa(opt_in, idp, _password_verified(opt_in, idp, _srp(opt_in, idp, device)))
+    assert again["AuthenticationResult"]["NewDeviceMetadata"]["DeviceKey"] != device.key
     assert _refresh(opt_in, idp, bound, device.key)["AuthenticationResult"]["AccessToken"]
     idp.update_device_status(
         AccessToken=_access(answer), DeviceKey=device.key, DeviceRememberedStatus="remembered"

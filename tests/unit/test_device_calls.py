@@ -166,3 +166,19 @@ async def test_remember_sends_the_stored_device_when_the_tokens_have_none() -> N
     assert "device pw!" not in json.dumps(
         calls.requests
     )  # the device password never goes on the wire
+
+
+def test_the_cli_prints_a_servers_device_names_without_terminal_codes() -> None:
+    from amplify_session._cli import _printable
+
+    assert _printable("edge-box-7") == "edge-box-7"
+    assert _printable("evil\x1b[2J\nname\ud800") == "evil?[2J?name?"
+
+
+async def test_forgetting_the_tokens_device_leaves_a_newer_stored_one() -> None:
+    storage = MemoryStorage()
+    store = TokenStore(storage, CONFIG.user_pool_client_id, None)
+    newer = DeviceRecord(device_key="us-east-1_d2", device_group_key="-g", random_password="p2")
+    await store.save_device("alice", newer)
+    await _desk(Pages({}), storage).forget(_tokens(DEVICE), None)
+    assert await store.load_device("alice") == newer
