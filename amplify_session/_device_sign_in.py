@@ -61,13 +61,17 @@ class DeviceSignIn:
         """
         return await self._store.load_device(username)
 
-    async def forget_locally(self, username: str) -> None:
-        """Remove the user's stored device (Cognito no longer knows it, or refused its proof).
+    async def forget_locally(self, username: str, device_key: str) -> None:
+        """Remove the user's stored device if it is ``device_key`` (Cognito no longer knows
+        it, or refused its proof); a device another sign-in stored since stays.
 
         A storage failure is logged, not raised: the sign-in's own error is the
         one that matters, and the device is presented (and refused) again next time.
         """
         try:
+            stored = await self._store.load_device(username)
+            if stored is None or stored.device_key != device_key:
+                return
             await self._store.clear_device(username)
         except StorageException as err:
             _log.warning("the invalid stored device could not be removed (%s)", err.name)
@@ -119,7 +123,7 @@ class DeviceSignIn:
             if "incorrect username or password" not in err.message.lower():
                 raise  # an expired session, a disabled user: not the device's fault
             if attempt.device_owner is not None:
-                await self.forget_locally(attempt.device_owner)
+                await self.forget_locally(attempt.device_owner, device.device_key)
             raise NotAuthorizedException(
                 "Cognito refused this device's proof: its stored password is not the one "
                 "it confirmed. The device record was removed.",

@@ -71,8 +71,8 @@ class RememberedDevices(Protocol):
     async def stored(self, username: str) -> DeviceRecord | None:
         """The user's confirmed device, if one is stored."""
 
-    async def forget_locally(self, username: str) -> None:
-        """Remove the user's stored device (Cognito no longer knows it)."""
+    async def forget_locally(self, username: str, device_key: str) -> None:
+        """Remove the user's stored device if it is ``device_key`` (Cognito no longer knows it)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -246,9 +246,9 @@ class SignInFlow:
         try:
             yield
         except ResourceNotFoundException as err:
-            owner = attempt.device_owner
-            if self._devices is not None and owner and _NO_SUCH_DEVICE in err.message:
-                await self._devices.forget_locally(owner)
+            owner, device = attempt.device_owner, attempt.device
+            if self._devices and owner and device and _NO_SUCH_DEVICE in err.message:
+                await self._devices.forget_locally(owner, device.device_key)
             raise
 
     async def _follow(

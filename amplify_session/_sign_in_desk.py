@@ -17,6 +17,7 @@ from ._errors import (
     InvalidParameterException,
     InvalidStateException,
     NotAuthorizedException,
+    ResourceNotFoundException,
     UserAlreadyAuthenticatedException,
 )
 from ._models import SignInNextStep, SignInResult
@@ -78,8 +79,10 @@ class SignInDesk:
         with self._cancellable() as scope:
             try:
                 outcome = await self._source.answer(pending, challenge_response, user_attributes)
-            except NotAuthorizedException:
-                self._pending = None  # the challenge session is gone
+            except (NotAuthorizedException, ResourceNotFoundException):
+                # The challenge session is gone (expired, or spent on an answer
+                # Cognito refused because the presented device vanished).
+                self._pending = None
                 raise
             return await self._settle(outcome, epoch)
         raise _signed_out_meanwhile(scope)

@@ -18,8 +18,10 @@ import anyio
 import pytest
 
 from amplify_session import (
+    InvalidParameterException,
     MemoryStorage,
     NotAuthorizedException,
+    ResourceNotFoundException,
     SessionManager,
     StorageException,
 )
@@ -336,3 +338,36 @@ async def test_a_device_challenge_after_an_mfa_answer_is_answered_too(
         await manager.fetch_auth_session(force_refresh=True)
         [device] = front.devices(tracking_pool.user_pool_id, tracking_pool.username)
         assert _refresh_device_keys(amplify_emulator)[-1] == device.key
+
+
+async def test_a_device_vanishing_during_mfa_spends_the_challenge_and_spares_a_newer_device(
+    opt_in_pool: EmulatedPool, amplify_emulator: Emulator
+) -> None:
+    # One process waits for its MFA code, having presented D1; D1 is forgotten
+    # elsewhere and another process sharing the storage signs in and stores D2.
+    # The waiting answer fails ("Device does not exist"): its challenge is spent,
+    # and D2's record, which is not the device that vanished, stays.
+    front = amplify_emulator.front
+    storage = MemoryStorage()
+    config = _config(opt_in_pool)
+    async with SessionManager(config, storage=storage) as first:
+        await _sign_in_with_mfa(first, opt_in_pool, amplify_emulator)
+        [d1] = await first.fetch_devices()
+        await first.sign_out()
+    async with (
+        SessionManager(config, storage=storage) as waiting,
+        SessionManager(config, storage=storage) as other,
+    ):
+        pending = await waiting.sign_in(opt_in_pool.username, opt_in_pool.password)
+        assert pending.next_step.sign_in_step == "CONFIRM_SIGN_IN_WITH_SMS_CODE"
+        await _sign_in_with_mfa(other, opt_in_pool, amplify_emulator)
+        await other.forget_device(d1.id)  # D1 vanishes (and its record here)
+        await other.sign_out()
+        await _sign_in_with_mfa(other, opt_in_pool, amplify_emulator)  # a new device, D2
+        d2 = (await _stored_device(storage, opt_in_pool))["deviceKey"]
+        assert d2 not in (None, d1.id)
+        with pytest.raises(ResourceNotFoundException):
+            await waiting.confirm_sign_in(front.mfa_code)
+        assert (await _stored_device(storage, opt_in_pool))["deviceKey"] == d2
+        with pytest.raises(InvalidParameterException, match="no sign-in is waiting"):
+            await waiting.confirm_sign_in(front.mfa_code)
