@@ -33,10 +33,15 @@ session change. After every step:
 - the password, the devices' random passwords and the refresh tokens
   appear in no exception text and no log record.
 
-``AMPLIFY_SESSION_DEVICE_MODEL_EXAMPLES`` (20) and
-``AMPLIFY_SESSION_DEVICE_MODEL_STEPS`` (15) size the run;
+Each example starts from a drawn world: the first process signed in (maybe
+through ConfirmDevice faults), the stored device maybe made stale, the
+second process signed in, signed out or restored. ``test_device_model``
+runs once per pool mode (heavy); ``AMPLIFY_SESSION_DEVICE_MODEL_EXAMPLES``
+(10 per mode) and ``AMPLIFY_SESSION_DEVICE_MODEL_STEPS`` (15) size it, and
 ``AMPLIFY_SESSION_DEVICE_MODEL_RANDOM=1`` explores new examples instead of
-the fixed, derandomized ones.
+the fixed, derandomized ones. A derandomized sample changes with the
+machine's source, so ``test_device_model_scenario`` also runs fixed step
+lists through the same machine and checks: one per path the issue names.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ import boto3
 import pytest
 from anyio.from_thread import start_blocking_portal
 from botocore.config import Config
-from hypothesis import HealthCheck, note, settings
+from hypothesis import HealthCheck, currently_in_test_context, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -194,6 +199,7 @@ class DeviceModel(RuleBasedStateMachine):
         confirm_fault=st.sampled_from(
             [None, None, (TRANSIENT, 1), (TRANSIENT, ATTEMPTS), (FINAL, 1)]
         ),
+        remember=st.booleans(),
         stale=st.sampled_from([None, None, "tampered", "forgotten"]),
         second=st.sampled_from(["signs in", "signed out", "restored"]),
     )
@@ -201,13 +207,15 @@ class DeviceModel(RuleBasedStateMachine):
         self,
         flow: str,
         confirm_fault: tuple[int | str, int] | None,
+        remember: bool,
         stale: str | None,
         second: str,
     ) -> None:
         """A fresh pool with device tracking (:attr:`mode`); two processes: the first signs in
-        (MFA, then a device confirmed through ``confirm_fault``); the stored device is
-        then made ``stale`` (see :meth:`elsewhere`); the second process then signs in
-        (the other flow), stays signed out, or restarts (restoring the first's session)."""
+        (MFA, then a device confirmed through ``confirm_fault``) and maybe remembers
+        the device; the stored device is then made ``stale`` (see :meth:`elsewhere`);
+        the second process then signs in (the other flow), stays signed out, or
+        restarts (restoring the first's session)."""
         STATS.examples += 1
         emulator = self.emulator
         emulator.reset()
@@ -234,6 +242,8 @@ class DeviceModel(RuleBasedStateMachine):
         if confirm_fault is not None:
             self.inject((CONFIRM, confirm_fault[0]), confirm_fault[1])
         self.sign_in(0, flow, answer_now=True)
+        if remember:
+            self.device_call(0, "remember")
         if stale is not None:
             self.elsewhere(0, tamper=stale == "tampered")
         if second == "signs in":
@@ -249,10 +259,9 @@ class DeviceModel(RuleBasedStateMachine):
                 process.shutdown()
             except BaseException as exc:
                 errors.append(exc)
-        if self.processes:
-            self.idp.close()
         self.emulator.front.clear_faults()
         if self.processes:
+            self.idp.close()
             STATS.seen.update(
                 f"device proof {k}" for k, v in self.model.proofs.items() for _ in range(v)
             )
@@ -284,31 +293,29 @@ class DeviceModel(RuleBasedStateMachine):
 
     # -- checking a call -----------------------------------------------------------------------
 
-    def _fail(self, message: str) -> Violation:
-        return Violation(message)
-
     def _check(self, outcome: Outcome, expected: Expected, what: str, mark: int) -> None:
         """The call raised what the model expects (an AuthError, by name) and made its calls."""
         if outcome.hung:
-            raise self._fail(f"{what} hung for {HANG_LIMIT:.0f} s")
+            raise Violation(f"{what} hung for {HANG_LIMIT:.0f} s")
         error = outcome.error
         got = None
         if error is not None:
             self.raised.append(error)
-            note(f"{what} raised {error_name(error)}")
+            if currently_in_test_context():  # not in the scenarios below
+                note(f"{what} raised {error_name(error)}")
             if not isinstance(error, AuthError):
-                raise self._fail(f"{what} raised {error_name(error)}, which is not an AuthError")
+                raise Violation(f"{what} raised {error_name(error)}, which is not an AuthError")
             got = error.name
         STATS.seen[f"{what.split(' ')[0]} {got or 'ok'}"] += 1
         calls = [_described(op, body) for op, body in self.front.requests[mark:]]
         STATS.calls.update(calls)
         if got != expected.error:
-            raise self._fail(
+            raise Violation(
                 f"{what} raised {got or 'nothing'}, the model expects "
                 f"{expected.error or 'nothing'} (calls: {calls})"
             )
         if calls != list(expected.calls):
-            raise self._fail(f"{what} made the calls {calls}, the model expects {expected.calls}")
+            raise Violation(f"{what} made the calls {calls}, the model expects {expected.calls}")
 
     def _mark(self) -> int:
         return len(self.front.requests)
@@ -326,14 +333,16 @@ class DeviceModel(RuleBasedStateMachine):
 
     # -- rules: signing in and out -------------------------------------------------------------
 
-    @rule(slot=SLOT, flow=FLOW, answer_now=st.booleans())
-    def sign_in(self, slot: int, flow: str, answer_now: bool) -> None:
+    @rule(slot=SLOT, flow=FLOW, answer_now=st.booleans(), again=st.booleans())
+    def sign_in(self, slot: int, flow: str, answer_now: bool, again: bool = False) -> None:
         """sign_in; SMS_MFA answered with the front's code now or (later) by ``answer``.
 
-        A signed-out process signs in where there is one (both signed in: the
-        sign-in is refused).
+        A signed-out process signs in where there is one; where both are signed
+        in, the process signs out first when ``again``, else the sign-in is refused.
         """
         slot = self._prefer(slot, signed_in=False)
+        if again and self.model.processes[slot].session is not None:
+            self.sign_out(slot)
         process = self.processes[slot]
         stored_device = self.model.stored_device
         mark = self._mark()
@@ -347,7 +356,7 @@ class DeviceModel(RuleBasedStateMachine):
         if expected.calls.count(f"InitiateAuth({flow})") > 1:
             STATS.seen["sign_in dropped a device the front forgot"] += 1
         if asked != expected.mfa or result.is_signed_in == expected.mfa:
-            raise self._fail(
+            raise Violation(
                 f"sign_in asked for {result.next_step.sign_in_step}; the model expects "
                 f"{'the SMS code' if expected.mfa else 'nothing'} (stored device: {stored_device})"
             )
@@ -370,7 +379,7 @@ class DeviceModel(RuleBasedStateMachine):
         self._check(outcome, expected, f"confirm_sign_in in process {slot}", mark)
         if outcome.error is None:
             if not outcome.value.is_signed_in:
-                raise self._fail("confirm_sign_in with the right code did not sign in")
+                raise Violation("confirm_sign_in with the right code did not sign in")
             self._check_device_after_sign_in(mark)
 
     def _check_device_after_sign_in(self, mark: int) -> None:
@@ -379,10 +388,10 @@ class DeviceModel(RuleBasedStateMachine):
         key = self._stored("deviceKey")
         front = {d.key: d for d in self.front.devices(self.pool.user_pool_id, self.pool.username)}
         if key is not None and (key not in front or not front[key].confirmed):
-            raise self._fail("a sign-in stored a device the front has not confirmed")
+            raise Violation("a sign-in stored a device the front has not confirmed")
         confirmations = [op for op, _ in self.front.requests[mark:] if op == CONFIRM]
         if key is None and not confirmations:
-            raise self._fail("a sign-in ended with no device stored, and no ConfirmDevice call")
+            raise Violation("a sign-in ended with no device stored, and no ConfirmDevice call")
         STATS.seen["signed in with a device stored" if key else "signed in without a device"] += 1
 
     @rule(slot=SLOT)
@@ -392,7 +401,7 @@ class DeviceModel(RuleBasedStateMachine):
         outcome = self.processes[slot].call("sign_out")
         self._check(outcome, self.model.sign_out(slot), f"sign_out in process {slot}", mark)
         if [self._stored(f) for f in DEVICE_FIELDS] != before:
-            raise self._fail("sign_out changed the stored device record")
+            raise Violation("sign_out changed the stored device record")
 
     @rule(slot=SLOT)
     def refresh(self, slot: int) -> None:
@@ -427,10 +436,12 @@ class DeviceModel(RuleBasedStateMachine):
         if call == "list":
             self._fetch_devices(slot)
             return
-        method, operation = ("forget_device", "ForgetDevice")
+        method, operation = (
+            ("remember_device", "UpdateDeviceStatus")
+            if call == "remember"
+            else ("forget_device", "ForgetDevice")
+        )
         key = self._device_to_forget(call)
-        if call == "remember":
-            method, operation = ("remember_device", "UpdateDeviceStatus")
         mark = self._mark()
         outcome = self.processes[slot].call(method, *([key] if key else []))
         expected = self.model.device_call(slot, operation, key)
@@ -453,7 +464,7 @@ class DeviceModel(RuleBasedStateMachine):
         if outcome.error is None:
             got = {device.id: device.remembered for device in outcome.value}
             if got != listed:
-                raise self._fail(f"fetch_devices listed {got}, the model expects {listed}")
+                raise Violation(f"fetch_devices listed {got}, the model expects {listed}")
 
     @rule(slot=SLOT, tamper=st.booleans())
     def elsewhere(self, slot: int, tamper: bool) -> None:
@@ -475,7 +486,7 @@ class DeviceModel(RuleBasedStateMachine):
             return
         held = self._held(slot)
         if held.error is not None or held.value.tokens is None:
-            raise self._fail("a signed-in process serves no tokens")
+            raise Violation("a signed-in process serves no tokens")
         mark = self._mark()
         self.idp.forget_device(
             AccessToken=held.value.tokens.access_token.to_string(), DeviceKey=stored.key
@@ -514,43 +525,43 @@ class DeviceModel(RuleBasedStateMachine):
         }
         expected = {k: (d.confirmed, d.remembered) for k, d in model.devices.items()}
         if front != expected:
-            raise self._fail(f"the front's devices are {front}, the model's {expected}")
+            raise Violation(f"the front's devices are {front}, the model's {expected}")
         proofs = {k: v for k, v in self.front.device_proofs.items() if v}
         if proofs != dict(model.proofs):
-            raise self._fail(f"device proofs: {proofs}, the model expects {dict(model.proofs)}")
+            raise Violation(f"device proofs: {proofs}, the model expects {dict(model.proofs)}")
 
     def _check_storage(self) -> None:
         model = self.model
         record = [self._stored(f) for f in DEVICE_FIELDS]
         if any(v is None for v in record) and any(v is not None for v in record):
             present = [f for f, v in zip(DEVICE_FIELDS, record, strict=True) if v is not None]
-            raise self._fail(f"a partial device record is stored: only {present}")
+            raise Violation(f"a partial device record is stored: only {present}")
         stored = model.stored_device
         key, _, password = record
         if stored is None and key is not None:
-            raise self._fail("a device record is stored; the model has none")
+            raise Violation("a device record is stored; the model has none")
         if stored is not None and (key, password) != (stored.key, stored.password):
             what = "no record" if key is None else "another device or password"
-            raise self._fail(f"{what} is stored; the model has {stored}")
+            raise Violation(f"{what} is stored; the model has {stored}")
         if stored is not None:
             STATS.seen["a device stored after a step"] += 1
         token = self._stored("refreshToken")
         expected = model.stored_session.refresh_token if model.stored_session else None
         if token != expected:
-            raise self._fail("the stored session is not the model's")
+            raise Violation("the stored session is not the model's")
         if bool(self._stored("signedOut")) != model.signed_out_marker:
-            raise self._fail(f"the sign-out marker is not the model's ({model.signed_out_marker})")
+            raise Violation(f"the sign-out marker is not the model's ({model.signed_out_marker})")
 
     def _check_sessions(self) -> None:
         for index, process in enumerate(self.model.processes):
             held = self._held(index)
             if held.error is not None or held.hung:
-                raise self._fail(f"process {index} could not serve its session from memory")
+                raise Violation(f"process {index} could not serve its session from memory")
             tokens = held.value.tokens
             token = tokens.refresh_token if tokens else None
             expected = process.session.refresh_token if process.session else None
             if token != expected:
-                raise self._fail(
+                raise Violation(
                     f"process {index} holds {'no' if token is None else 'other'} tokens; "
                     f"the model has {process.session}"
                 )
@@ -569,13 +580,13 @@ class DeviceModel(RuleBasedStateMachine):
                 continue
             STATS.seen[f"refresh carrying {'a' if sent else 'no'} device key"] += 1
             if sent is not None and sent not in model.ever_confirmed:
-                raise self._fail(f"a refresh carried the key of a device never confirmed: {sent}")
+                raise Violation(f"a refresh carried the key of a device never confirmed: {sent}")
             session: Session | None = model.sessions.get(str(token))
             if session is None:
-                raise self._fail("a refresh carried a refresh token no sign-in issued")
+                raise Violation("a refresh carried a refresh token no sign-in issued")
             bound = model.devices.get(session.device)
             if bound is not None and bound.confirmed and sent != session.device:
-                raise self._fail(
+                raise Violation(
                     "a refresh of tokens issued to a confirmed device did not carry its key "
                     f"(sent {sent!r})"
                 )
@@ -588,11 +599,11 @@ class DeviceModel(RuleBasedStateMachine):
         self.log_mark += len(text)
         for secret in secrets_now:
             if secret in text:
-                raise self._fail("a secret reached a log record")
+                raise Violation("a secret reached a log record")
         for error in self.raised:
             for link in _chain(error):
                 if any(s in str(link) or s in repr(link) for s in secrets_now):
-                    raise self._fail(f"a secret is in the text of {error_name(error)}")
+                    raise Violation(f"a secret is in the text of {error_name(error)}")
         self.raised.clear()
 
 
@@ -634,3 +645,121 @@ def test_device_model(
         )
     finally:
         print(STATS.report())
+
+
+#: Fixed step lists through the same machine and checks, one per path the issue
+#: names, so that each is taken on every run whatever the sample above draws:
+#: (pool mode, the world, the steps).
+Steps = list[tuple[str, dict[str, Any]]]
+SRP, PASSWORD = "USER_SRP_AUTH", "USER_PASSWORD_AUTH"
+SCENARIOS: dict[str, tuple[str, dict[str, Any], Steps]] = {
+    "a second process signs in with the device, which refreshes carry": (
+        "always",
+        {"flow": SRP, "second": "signs in"},
+        [
+            ("refresh", {"slot": 1}),
+            ("refresh", {"slot": 0}),
+            ("sign_out", {"slot": 1}),
+            ("sign_in", {"slot": 1, "flow": SRP, "answer_now": True}),
+        ],
+    ),
+    "a refused device proof removes the record; MFA confirms a new device": (
+        "always",
+        {"flow": PASSWORD, "stale": "tampered", "second": "signs in"},
+        [
+            ("sign_in", {"slot": 1, "flow": SRP, "answer_now": True}),
+            ("sign_out", {"slot": 1}),
+            ("sign_in", {"slot": 1, "flow": PASSWORD, "answer_now": True}),
+        ],
+    ),
+    "forgetting this device leaves the record another process stored since": (
+        "always",
+        {"flow": SRP, "stale": "tampered", "second": "signs in"},
+        [
+            ("sign_in", {"slot": 1, "flow": SRP, "answer_now": True}),
+            ("device_call", {"slot": 0, "call": "forget this"}),
+            ("refresh", {"slot": 1}),
+        ],
+    ),
+    "a device forgotten elsewhere is dropped and the sign-in made again": (
+        "always",
+        {"flow": SRP, "stale": "forgotten", "second": "signs in"},
+        [("refresh", {"slot": 0}), ("refresh", {"slot": 1})],
+    ),
+    "a confirmation that fails for good leaves no device, and the next sign-in one": (
+        "always",
+        {"flow": PASSWORD, "confirm_fault": (FINAL, 1)},
+        [
+            ("refresh", {"slot": 0}),
+            ("device_call", {"slot": 0, "call": "remember"}),
+            ("sign_out", {"slot": 0}),
+            ("sign_in", {"slot": 0, "flow": SRP, "answer_now": True}),
+            ("refresh", {"slot": 0}),
+        ],
+    ),
+    "transient faults are retried; twice, the sign-in fails and nothing changes": (
+        "always",
+        {"flow": SRP, "confirm_fault": (TRANSIENT, 1)},
+        [
+            ("inject", {"fault": (RESPOND, TRANSIENT), "times": 1}),
+            ("sign_in", {"slot": 1, "flow": SRP, "answer_now": True}),
+            ("sign_out", {"slot": 1}),
+            ("inject", {"fault": (RESPOND, TRANSIENT), "times": 2}),
+            ("sign_in", {"slot": 1, "flow": PASSWORD, "answer_now": True}),
+            ("sign_in", {"slot": 1, "flow": PASSWORD, "answer_now": True}),
+        ],
+    ),
+    "opt-in: remembered while an MFA code is awaited, the device proves itself after it": (
+        "user_opt_in",
+        {"flow": SRP},
+        [
+            ("sign_in", {"slot": 1, "flow": PASSWORD, "answer_now": False}),
+            ("device_call", {"slot": 0, "call": "remember"}),
+            ("answer", {"slot": 1}),
+            ("device_call", {"slot": 1, "call": "list"}),
+        ],
+    ),
+    "an MFA answer carries the device stored while the code was awaited": (
+        "always",
+        {"flow": SRP, "confirm_fault": (FINAL, 1)},
+        [
+            ("sign_in", {"slot": 1, "flow": SRP, "answer_now": False}),
+            ("sign_out", {"slot": 0}),
+            ("sign_in", {"slot": 0, "flow": PASSWORD, "answer_now": True}),
+            ("answer", {"slot": 1}),
+            ("refresh", {"slot": 1}),
+        ],
+    ),
+    "a restored process forgets the device by key; the other's tokens then end": (
+        "user_opt_in",
+        {"flow": PASSWORD, "second": "restored"},
+        [
+            ("device_call", {"slot": 1, "call": "forget stored"}),
+            ("device_call", {"slot": 1, "call": "forget this"}),
+            ("refresh", {"slot": 0}),
+            ("restart", {"slot": 0}),
+            ("sign_in", {"slot": 0, "flow": SRP, "answer_now": True}),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_device_model_scenario(
+    amplify_emulator: Emulator, caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    mode, world, steps = SCENARIOS[name]
+    DeviceModel.emulator = amplify_emulator
+    DeviceModel.caplog = caplog
+    DeviceModel.mode = mode  # type: ignore[assignment]
+    caplog.set_level(logging.DEBUG, logger="amplify_session")
+    machine = DeviceModel()
+    try:
+        defaults = {"confirm_fault": None, "remember": False, "stale": None, "second": "signed out"}
+        machine.world(**{**defaults, **world})
+        machine.check_world()
+        for rule_name, arguments in steps:
+            getattr(machine, rule_name)(**arguments)
+            machine.check_world()
+    finally:
+        machine.teardown()

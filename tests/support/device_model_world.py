@@ -24,8 +24,11 @@ from collections import Counter, deque
 import attrs
 
 __all__ = [
+    "ATTEMPTS",
     "CONFIRM",
+    "FINAL",
     "RESPOND",
+    "TRANSIENT",
     "Expected",
     "FrontDevice",
     "Model",
