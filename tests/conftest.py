@@ -69,6 +69,20 @@ def short_pool(amplify_emulator: Emulator) -> EmulatedPool:
     return amplify_emulator.provision(token_validity=timedelta(seconds=2))
 
 
+@pytest.fixture
+def tracking_pool(amplify_emulator: Emulator) -> EmulatedPool:
+    """Device tracking "always", MFA required (SMS, the front's ``mfa_code``)."""
+    amplify_emulator.reset()
+    return amplify_emulator.provision(device_tracking="always", mfa_required=True)
+
+
+@pytest.fixture
+def opt_in_pool(amplify_emulator: Emulator) -> EmulatedPool:
+    """Device tracking only when the user opts in (UpdateDeviceStatus), MFA required."""
+    amplify_emulator.reset()
+    return amplify_emulator.provision(device_tracking="user_opt_in", mfa_required=True)
+
+
 @pytest.fixture(autouse=True)
 def _no_leaks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     # An unclosed session or socket warns when collected: collect now, so the

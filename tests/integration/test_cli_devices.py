@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from amplify_session.emulator import EmulatedPool, Emulator
 from tests.support.cli_runner import run_cli
-
-
-@pytest.fixture
-def opt_in_pool(amplify_emulator: Emulator) -> EmulatedPool:
-    amplify_emulator.reset()
-    return amplify_emulator.provision(device_tracking="user_opt_in", mfa_required=True)
 
 
 def test_devices_are_listed_remembered_and_forgotten(

@@ -30,9 +30,9 @@ from amplify_session import (
 from amplify_session.emulator import EmulatedPool, Emulator
 from amplify_session.emulator._loopback import serve_on_loopback
 from amplify_session.storage.redis import RedisStorage
+from tests.support.devices import DEVICE_FIELDS, sign_in_with_mfa
 
 pytestmark = pytest.mark.anyio
-DEVICE_FIELDS = ("deviceKey", "deviceGroupKey", "randomPasswordKey")
 
 #: Changes one answer: (operation, request body, answer body) -> the answer to send.
 Rewrite = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]
@@ -96,23 +96,10 @@ async def rewriting_proxy(upstream: str) -> AsyncIterator[RewritingProxy]:
 
 
 @pytest.fixture
-def tracking_pool(amplify_emulator: Emulator) -> EmulatedPool:
-    """Device tracking "always", MFA required."""
-    amplify_emulator.reset()
-    return amplify_emulator.provision(device_tracking="always", mfa_required=True)
-
-
-@pytest.fixture
 def no_mfa_pool(amplify_emulator: Emulator) -> EmulatedPool:
     """Device tracking "always", no MFA: a sign-in is the password, then the device."""
     amplify_emulator.reset()
     return amplify_emulator.provision(device_tracking="always")
-
-
-@pytest.fixture
-def opt_in_pool(amplify_emulator: Emulator) -> EmulatedPool:
-    amplify_emulator.reset()
-    return amplify_emulator.provision(device_tracking="user_opt_in", mfa_required=True)
 
 
 @pytest.fixture
@@ -163,15 +150,6 @@ async def _stored(storage: KeyedStorage, suffix: str) -> list[str]:
     return [v for v in values if v is not None]
 
 
-async def _sign_in_with_mfa(
-    manager: SessionManager, pool: EmulatedPool, emulator: Emulator, flow: str = "USER_SRP_AUTH"
-) -> None:
-    result = await manager.sign_in(pool.username, pool.password, auth_flow=flow)
-    assert result.next_step.sign_in_step == "CONFIRM_SIGN_IN_WITH_SMS_CODE"
-    done = await manager.confirm_sign_in(emulator.front.mfa_code)
-    assert done.is_signed_in
-
-
 def _mfa_answers(emulator: Emulator) -> list[dict[str, Any]]:
     return [
         body.get("ChallengeResponses") or {}
@@ -191,11 +169,11 @@ async def test_an_mfa_answer_presents_the_stored_device(
     # Cognito hands the sign-in a new device each time (amplify-android#3289).
     storage = KeyedStorage()
     async with SessionManager(_config(opt_in_pool), storage=storage) as manager:
-        await _sign_in_with_mfa(manager, opt_in_pool, amplify_emulator)
+        await sign_in_with_mfa(manager, opt_in_pool, amplify_emulator)
         device_key = (await _stored_device(storage))["deviceKey"]
         assert device_key is not None
         await manager.sign_out()
-        await _sign_in_with_mfa(manager, opt_in_pool, amplify_emulator)
+        await sign_in_with_mfa(manager, opt_in_pool, amplify_emulator)
     assert _mfa_answers(amplify_emulator)[-1].get("DEVICE_KEY") == device_key
 
 
@@ -207,7 +185,7 @@ async def test_an_email_username_pool_finds_the_device_by_user_id_for_srp(
     # with the password proof (as Amplify's handlePasswordVerifierChallenge does).
     storage = KeyedStorage()
     async with SessionManager(_config(email_pool), storage=storage) as manager:
-        await _sign_in_with_mfa(manager, email_pool, amplify_emulator)
+        await sign_in_with_mfa(manager, email_pool, amplify_emulator)
         await manager.sign_out()
         assert (await manager.sign_in(email_pool.username, email_pool.password)).is_signed_in
     assert amplify_emulator.front.calls["ConfirmDevice"] == 1
@@ -224,11 +202,11 @@ async def test_password_auth_by_email_presents_the_device_with_the_mfa_answer(
     storage = KeyedStorage()
     flow = "USER_PASSWORD_AUTH"
     async with SessionManager(_config(email_pool), storage=storage) as manager:
-        await _sign_in_with_mfa(manager, email_pool, amplify_emulator, flow)
+        await sign_in_with_mfa(manager, email_pool, amplify_emulator, flow)
         device_key = (await _stored_device(storage))["deviceKey"]
         assert device_key is not None
         await manager.sign_out()
-        await _sign_in_with_mfa(manager, email_pool, amplify_emulator, flow)
+        await sign_in_with_mfa(manager, email_pool, amplify_emulator, flow)
     assert _mfa_answers(amplify_emulator)[-1].get("DEVICE_KEY") == device_key
 
 
@@ -654,7 +632,7 @@ async def test_a_device_forgotten_by_one_process_ends_the_fleets_session(
             SessionManager(config, storage=one) as first,
             SessionManager(config, storage=other) as second,
         ):
-            await _sign_in_with_mfa(first, tracking_pool, amplify_emulator)
+            await sign_in_with_mfa(first, tracking_pool, amplify_emulator)
             await _until_async(second.is_authenticated)
             await second.forget_device()
             with pytest.raises(NotAuthorizedException):
@@ -663,7 +641,7 @@ async def test_a_device_forgotten_by_one_process_ends_the_fleets_session(
             prefix = f"CognitoIdentityServiceProvider.{tracking_pool.client_id}"
             user = tracking_pool.username
             assert await one.get_item(f"{prefix}.{user}.deviceKey") is None
-            await _sign_in_with_mfa(first, tracking_pool, amplify_emulator)
+            await sign_in_with_mfa(first, tracking_pool, amplify_emulator)
     finally:
         await one.aclose()
         await other.aclose()

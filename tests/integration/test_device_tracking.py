@@ -27,23 +27,10 @@ from amplify_session import (
 )
 from amplify_session.emulator import EmulatedPool, Emulator
 from amplify_session.storage.redis import RedisStorage
+from tests.support.devices import DEVICE_FIELDS, sign_in_with_mfa
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).parents[2]
-DEVICE_FIELDS = ("deviceKey", "deviceGroupKey", "randomPasswordKey")
-
-
-@pytest.fixture
-def tracking_pool(amplify_emulator: Emulator) -> EmulatedPool:
-    """Device tracking "always", MFA required (SMS, the front's code)."""
-    amplify_emulator.reset()
-    return amplify_emulator.provision(device_tracking="always", mfa_required=True)
-
-
-@pytest.fixture
-def opt_in_pool(amplify_emulator: Emulator) -> EmulatedPool:
-    amplify_emulator.reset()
-    return amplify_emulator.provision(device_tracking="user_opt_in", mfa_required=True)
 
 
 def _config(pool: EmulatedPool) -> Any:
@@ -59,15 +46,6 @@ async def _user_key(storage: Any, pool: EmulatedPool, field: str) -> str:
 
 async def _stored_device(storage: Any, pool: EmulatedPool) -> dict[str, str | None]:
     return {f: await storage.get_item(await _user_key(storage, pool, f)) for f in DEVICE_FIELDS}
-
-
-async def _sign_in_with_mfa(
-    manager: SessionManager, pool: EmulatedPool, emulator: Emulator, flow: str = "USER_SRP_AUTH"
-) -> None:
-    result = await manager.sign_in(pool.username, pool.password, auth_flow=flow)
-    assert result.next_step.sign_in_step == "CONFIRM_SIGN_IN_WITH_SMS_CODE"
-    done = await manager.confirm_sign_in(emulator.front.mfa_code)
-    assert done.is_signed_in
 
 
 def _calls_since(emulator: Emulator, start: int) -> list[str]:
@@ -100,7 +78,7 @@ async def test_a_confirmed_device_signs_in_again_without_mfa(
     front = amplify_emulator.front
     storage = MemoryStorage()
     async with SessionManager(_config(tracking_pool), storage=storage) as manager:
-        await _sign_in_with_mfa(manager, tracking_pool, amplify_emulator, flow)
+        await sign_in_with_mfa(manager, tracking_pool, amplify_emulator, flow)
         [device] = front.devices(tracking_pool.user_pool_id, tracking_pool.username)
         assert device.confirmed
         assert device.remembered
@@ -141,7 +119,7 @@ async def test_a_tampered_device_password_fails_clearly_and_mfa_confirms_a_new_d
     front = amplify_emulator.front
     storage = MemoryStorage()
     async with SessionManager(_config(tracking_pool), storage=storage) as manager:
-        await _sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
+        await sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
         await manager.sign_out()
         [old] = front.devices(tracking_pool.user_pool_id, tracking_pool.username)
         password_key = await _user_key(storage, tracking_pool, "randomPasswordKey")
@@ -153,7 +131,7 @@ async def test_a_tampered_device_password_fails_clearly_and_mfa_confirms_a_new_d
         assert front.device_proofs == {"refused": 1}
         assert await _stored_device(storage, tracking_pool) == dict.fromkeys(DEVICE_FIELDS)
 
-        await _sign_in_with_mfa(manager, tracking_pool, amplify_emulator)  # MFA again
+        await sign_in_with_mfa(manager, tracking_pool, amplify_emulator)  # MFA again
         devices = front.devices(tracking_pool.user_pool_id, tracking_pool.username)
         [new] = [d for d in devices if d.key != old.key]
         assert new.confirmed
@@ -168,7 +146,7 @@ async def test_forget_device_then_sign_in_asks_for_mfa(
     front = amplify_emulator.front
     storage = MemoryStorage()
     async with SessionManager(_config(tracking_pool), storage=storage) as manager:
-        await _sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
+        await sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
         [listed] = await manager.fetch_devices()
         assert listed.name == "edge-box-7"
         assert listed.remembered
@@ -177,7 +155,7 @@ async def test_forget_device_then_sign_in_asks_for_mfa(
         assert await _stored_device(storage, tracking_pool) == dict.fromkeys(DEVICE_FIELDS)
         assert await manager.fetch_devices() == []
         await manager.sign_out()
-        await _sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
+        await sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
 
 
 async def test_a_device_cognito_no_longer_knows_is_dropped_and_the_sign_in_made_again(
@@ -187,7 +165,7 @@ async def test_a_device_cognito_no_longer_knows_is_dropped_and_the_sign_in_made_
     # does not exist."; the record goes and the sign-in is made once more, with MFA.
     storage = MemoryStorage()
     async with SessionManager(_config(tracking_pool), storage=storage) as manager:
-        await _sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
+        await sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
         [device] = await manager.fetch_devices()
         await manager.forget_device(device.id)  # by key: as if from elsewhere
         await manager.sign_out()
@@ -205,7 +183,7 @@ async def test_user_opt_in_remembers_only_when_asked(
     front = amplify_emulator.front
     storage = MemoryStorage()
     async with SessionManager(_config(opt_in_pool), storage=storage) as manager:
-        await _sign_in_with_mfa(manager, opt_in_pool, amplify_emulator)
+        await sign_in_with_mfa(manager, opt_in_pool, amplify_emulator)
         [device] = front.devices(opt_in_pool.user_pool_id, opt_in_pool.username)
         assert device.confirmed
         assert not device.remembered
@@ -213,7 +191,7 @@ async def test_user_opt_in_remembers_only_when_asked(
         assert _refresh_device_keys(amplify_emulator) == [device.key]
         await manager.sign_out()
 
-        await _sign_in_with_mfa(manager, opt_in_pool, amplify_emulator)  # not remembered: MFA
+        await sign_in_with_mfa(manager, opt_in_pool, amplify_emulator)  # not remembered: MFA
         assert front.calls["ConfirmDevice"] == 1  # the device was presented: no new one
         await manager.remember_device()
         [listed] = await manager.fetch_devices()
@@ -236,7 +214,7 @@ async def test_a_failed_confirmation_leaves_the_sign_in_standing_without_a_devic
     front.inject("ConfirmDevice", fault)
     storage = MemoryStorage()
     async with SessionManager(_config(tracking_pool), storage=storage) as manager:
-        await _sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
+        await sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
         [device] = front.devices(tracking_pool.user_pool_id, tracking_pool.username)
         assert device.confirmed is confirmed
         stored = await _stored_device(storage, tracking_pool)
@@ -286,7 +264,7 @@ async def test_a_fleet_on_redis_shares_one_device(
     storage = RedisStorage.from_url(redis_url)
     try:
         async with SessionManager(_config(tracking_pool), storage=storage) as manager:
-            await _sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
+            await sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
     finally:
         await storage.aclose()
     [device] = front.devices(tracking_pool.user_pool_id, tracking_pool.username)
@@ -321,7 +299,7 @@ async def test_a_device_challenge_after_an_mfa_answer_is_answered_too(
     # the user's code goes on into the device proof without the user.
     front = amplify_emulator.front
     async with SessionManager(_config(tracking_pool)) as manager:
-        await _sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
+        await sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
         await manager.sign_out()
         front.plan_challenges("SOFTWARE_TOKEN_MFA", code="654321")
         result = await manager.sign_in(tracking_pool.username, tracking_pool.password)
@@ -351,7 +329,7 @@ async def test_a_device_vanishing_during_mfa_spends_the_challenge_and_spares_a_n
     storage = MemoryStorage()
     config = _config(opt_in_pool)
     async with SessionManager(config, storage=storage) as first:
-        await _sign_in_with_mfa(first, opt_in_pool, amplify_emulator)
+        await sign_in_with_mfa(first, opt_in_pool, amplify_emulator)
         [d1] = await first.fetch_devices()
         await first.sign_out()
     async with (
@@ -360,10 +338,10 @@ async def test_a_device_vanishing_during_mfa_spends_the_challenge_and_spares_a_n
     ):
         pending = await waiting.sign_in(opt_in_pool.username, opt_in_pool.password)
         assert pending.next_step.sign_in_step == "CONFIRM_SIGN_IN_WITH_SMS_CODE"
-        await _sign_in_with_mfa(other, opt_in_pool, amplify_emulator)
+        await sign_in_with_mfa(other, opt_in_pool, amplify_emulator)
         await other.forget_device(d1.id)  # D1 vanishes (and its record here)
         await other.sign_out()
-        await _sign_in_with_mfa(other, opt_in_pool, amplify_emulator)  # a new device, D2
+        await sign_in_with_mfa(other, opt_in_pool, amplify_emulator)  # a new device, D2
         d2 = (await _stored_device(storage, opt_in_pool))["deviceKey"]
         assert d2 not in (None, d1.id)
         with pytest.raises(ResourceNotFoundException):
