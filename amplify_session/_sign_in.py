@@ -213,8 +213,6 @@ class SignInFlow:
         # Cognito's USERNAME when the sign-in could not present it), else Cognito
         # hands out a new device.
         await self._present_device(attempt, pending.username, responses)
-        if attempt.device is not None:
-            responses["DEVICE_KEY"] = attempt.device.device_key
         try:
             async with self._device_unknown_forgotten(attempt):
                 answer = await self._user_pool.respond_to_auth_challenge(
@@ -232,13 +230,13 @@ class SignInFlow:
     async def _present_device(
         self, attempt: Attempt, username: str, parameters: dict[str, str]
     ) -> None:
-        """Send DEVICE_KEY when ``username`` has a confirmed device stored."""
-        if self._devices is None or attempt.device is not None:
-            return
-        device = await self._devices.stored(username)
-        if device is not None:
-            attempt.device, attempt.device_owner = device, username
-            parameters["DEVICE_KEY"] = device.device_key
+        """Send DEVICE_KEY: the device presented so far, else ``username``'s stored one."""
+        if self._devices is not None and attempt.device is None:
+            device = await self._devices.stored(username)
+            if device is not None:
+                attempt.device, attempt.device_owner = device, username
+        if attempt.device is not None:
+            parameters["DEVICE_KEY"] = attempt.device.device_key
 
     @contextlib.asynccontextmanager
     async def _device_unknown_forgotten(self, attempt: Attempt) -> AsyncIterator[None]:
@@ -304,8 +302,6 @@ class SignInFlow:
         # the device is stored under Cognito's name.
         cognito_username = parameters.get("USERNAME", attempt.login_id)
         await self._present_device(attempt, user_id, responses)
-        if attempt.device is not None:
-            responses["DEVICE_KEY"] = attempt.device.device_key
         return await self._user_pool.respond_to_auth_challenge(
             challenge, cognito_username, responses
         )
