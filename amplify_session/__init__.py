@@ -28,6 +28,7 @@ from ._errors import (
     PasswordResetRequiredException,
     RefreshTokenReuseException,
     ResourceNotFoundException,
+    SignInException,
     StorageException,
     TokenExpiredException,
     TokenRevokedException,
@@ -63,6 +64,7 @@ from ._models import (
     SignInNextStep,
     SignInResult,
     SignOutResult,
+    TOTPSetupDetails,
     UserInfo,
 )
 from .storage import FileStorage, KeyValueStorage, MemoryStorage
@@ -106,10 +108,12 @@ __all__ = [
     "SessionEvent",
     "SessionManager",
     "SignInDetails",
+    "SignInException",
     "SignInNextStep",
     "SignInResult",
     "SignOutResult",
     "StorageException",
+    "TOTPSetupDetails",
     "TokenExpiredException",
     "TokenRevokedException",
     "TokenVerifier",

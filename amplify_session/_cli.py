@@ -38,7 +38,7 @@ from ._errors import (
 from ._jwt import decode_jwt
 from ._manager import SessionManager
 from ._models import AWSCredentials, SignInResult, credentials_of
-from ._sign_in import SUPPORTED_FLOWS
+from ._sign_in_steps import SUPPORTED_FLOWS
 from .storage import FileStorage
 
 __all__ = ["EXIT_CODES", "main"]

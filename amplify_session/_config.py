@@ -8,15 +8,19 @@ import re
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
-from ._errors import InvalidConfigurationException
+from ._errors import InvalidConfigurationException, InvalidParameterException
 from ._secret_repr import secret_repr
 
-__all__ = ["AuthConfig", "RetryPolicy"]
+__all__ = ["AuthConfig", "ClientMetadata", "RetryPolicy", "check_client_metadata"]
+
+#: Key-value pairs for the pool's Lambda triggers (Cognito's ClientMetadata).
+ClientMetadata = Mapping[str, str]
 
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
 _USER_POOL_ID = re.compile(rf"(?P<region>{_REGION})_[0-9A-Za-z]+")
@@ -163,6 +167,47 @@ def _check_device_name(_: object, attribute: attrs.Attribute[str | None], value:
         raise _invalid(attribute.name, "must be None or a string of 1 to 1024 characters")
 
 
+def check_client_metadata(value: object, where: str = "client_metadata") -> None:
+    """Refuse anything but a mapping of strings to strings (Cognito's ClientMetadata).
+
+    Raises:
+        InvalidParameterException: It is not.
+    """
+    if value is None:
+        return
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InvalidParameterException(f"{where} must be a mapping of strings to strings")
+
+
+def _frozen_metadata(value: object) -> object:
+    """A read-only copy, so a config shared by managers cannot change under them."""
+    return MappingProxyType(dict(value)) if isinstance(value, Mapping) else value
+
+
+def _check_config_metadata(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (
+        not isinstance(value, Mapping)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    ):
+        raise _invalid(attribute.name, "must be None or a mapping of strings to strings")
+
+
+def _check_state_key(_: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    # The key seals challenge sessions: a guessable one would let anyone forge a state.
+    if value is not None and (not isinstance(value, str) or len(value) < 32):
+        raise _invalid(
+            attribute.name,
+            "must be None or a secret of at least 32 characters (e.g. secrets.token_urlsafe(32))",
+        )
+
+
+def _check_issuer(_: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid(attribute.name, "must be a non-empty string")
+
+
 @attrs.frozen(kw_only=True)
 class AuthConfig:
     """Where the User Pool and Identity Pool are, and the session policy.
@@ -197,6 +242,14 @@ class AuthConfig:
             None: decide from the server's answers.
         device_name: The name a new device is confirmed under (ConfirmDevice), shown by
             ``fetch_devices``; by default this host's name.
+        client_metadata: ClientMetadata for the pool's Lambda triggers, sent with
+            every sign-in, challenge answer and refresh (a sign-in or answer may
+            pass its own instead).
+        totp_issuer: The issuer an ``otpauth://`` TOTP setup URI names (what
+            authenticator apps show), ``"amplify-session"`` by default.
+        sign_in_state_key: The secret that seals ``SignInNextStep.state``; give
+            every process that resumes another's sign-ins the same one (at least
+            32 characters). None: a random key of this process; redacted in ``repr``.
     """
 
     user_pool_id: str = attrs.field(validator=_check_user_pool_id)
@@ -220,6 +273,13 @@ class AuthConfig:
     #: the server's answers (see the README's "Token refresh").
     refresh_token_rotation: bool | None = None
     device_name: str | None = attrs.field(default=None, validator=_check_device_name)
+    client_metadata: ClientMetadata | None = attrs.field(
+        default=None, validator=_check_config_metadata, converter=_frozen_metadata, hash=False
+    )
+    totp_issuer: str = attrs.field(default="amplify-session", validator=_check_issuer)
+    sign_in_state_key: str | None = attrs.field(
+        default=None, repr=secret_repr, validator=_check_state_key
+    )
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "region", self._resolved_region())

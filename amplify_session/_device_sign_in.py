@@ -100,7 +100,10 @@ class DeviceSignIn:
         username = challenge.parameters.get("USERNAME", attempt.login_id)
         srp = await new_srp_session()
         answer = await self._user_pool.respond_to_auth_challenge(
-            challenge, username, {"SRP_A": srp.srp_a, "DEVICE_KEY": device.device_key}
+            challenge,
+            username,
+            {"SRP_A": srp.srp_a, "DEVICE_KEY": device.device_key},
+            client_metadata=attempt.client_metadata,
         )
         if not isinstance(answer, Challenge) or answer.name != "DEVICE_PASSWORD_VERIFIER":
             raise InvalidResponseException(
@@ -117,7 +120,10 @@ class DeviceSignIn:
         responses["DEVICE_KEY"] = device.device_key
         try:
             return await self._user_pool.respond_to_auth_challenge(
-                answer, answer.parameters.get("USERNAME", username), responses
+                answer,
+                answer.parameters.get("USERNAME", username),
+                responses,
+                client_metadata=attempt.client_metadata,
             )
         except NotAuthorizedException as err:
             if "incorrect username or password" not in err.message.lower():

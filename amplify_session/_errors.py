@@ -14,6 +14,8 @@
     ├── InvalidStateException               the manager is misused: opened twice, or used
     │                                       from another event loop while its own runs
     ├── DeviceMetadataNotFoundException     a device call, but no confirmed device is stored
+    ├── SignInException                     a sign-in step this library cannot take
+    │                                       (WEB_AUTHN, an unknown challenge, SMS-only MFA setup)
     └── one class per Cognito error name users catch:
         NotAuthorizedException, UserNotFoundException, UserNotConfirmedException,
         PasswordResetRequiredException, TokenRevokedException,
@@ -53,6 +55,7 @@ __all__ = [
     "PasswordResetRequiredException",
     "RefreshTokenReuseException",
     "ResourceNotFoundException",
+    "SignInException",
     "StorageException",
     "TokenExpiredException",
     "TokenRevokedException",
@@ -180,6 +183,12 @@ class InvalidStateException(_NamedAuthError):
 
 class DeviceMetadataNotFoundException(_NamedAuthError):
     """No confirmed device is stored for the signed-in user (Amplify's name)."""
+
+
+class SignInException(_NamedAuthError):
+    """A sign-in step this library cannot take: WEB_AUTHN (needs a platform
+    authenticator), a challenge it does not know, or MFA setup offering no type
+    it can set up (Amplify's name)."""
 
 
 class NotAuthorizedException(_NamedAuthError):

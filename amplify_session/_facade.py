@@ -97,17 +97,37 @@ async def fetch_auth_session(*, force_refresh: bool = False) -> AuthSession:
 
 
 async def sign_in(
-    username: str, password: str, *, auth_flow: str = "USER_SRP_AUTH"
+    username: str,
+    password: str | None = None,
+    *,
+    auth_flow: str = "USER_SRP_AUTH",
+    preferred_challenge: str | None = None,
+    client_metadata: Mapping[str, str] | None = None,
 ) -> SignInResult:
     """:meth:`SessionManager.sign_in` on the default manager."""
-    return await get_manager().sign_in(username, password, auth_flow=auth_flow)
+    return await get_manager().sign_in(
+        username,
+        password,
+        auth_flow=auth_flow,
+        preferred_challenge=preferred_challenge,
+        client_metadata=client_metadata,
+    )
 
 
 async def confirm_sign_in(
-    challenge_response: str, *, user_attributes: Mapping[str, str] | None = None
+    challenge_response: str,
+    *,
+    user_attributes: Mapping[str, str] | None = None,
+    client_metadata: Mapping[str, str] | None = None,
+    state: str | None = None,
 ) -> SignInResult:
     """:meth:`SessionManager.confirm_sign_in` on the default manager."""
-    return await get_manager().confirm_sign_in(challenge_response, user_attributes=user_attributes)
+    return await get_manager().confirm_sign_in(
+        challenge_response,
+        user_attributes=user_attributes,
+        client_metadata=client_metadata,
+        state=state,
+    )
 
 
 async def sign_out(*, global_sign_out: bool = False) -> SignOutResult:

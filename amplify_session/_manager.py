@@ -21,7 +21,7 @@ import anyio.abc
 
 from ._assembly import assemble
 from ._cognito import Transport
-from ._config import AuthConfig
+from ._config import AuthConfig, check_client_metadata
 from ._errors import AuthError, InvalidStateException, UserUnAuthenticatedException
 from ._events import EventHub, EventName, EventStream, Listener
 from ._fleet_follower import follow_other_processes
@@ -37,7 +37,9 @@ from ._models import (
     credentials_of,
 )
 from ._refresh_loop import RefreshLoop
-from ._sign_in_desk import SignInDesk, check_sign_in, require_text
+from ._sign_in import SignInRequest
+from ._sign_in_desk import SignInDesk, require_text
+from ._sign_in_state import SignInStates
 from ._timing import Backoff, Clock, SystemClock
 from ._tokens import TokenSet
 from .storage import KeyValueStorage
@@ -92,7 +94,13 @@ class SessionManager:
         self._refresh_loop = RefreshLoop(
             self._clock, self._core.due, self._refresh_in_background, Backoff()
         )
-        self._desk = SignInDesk(self._source, self._core, self._refresh_loop.wake)
+        self._desk = SignInDesk(
+            self._source,
+            self._core,
+            self._refresh_loop.wake,
+            states=SignInStates(config, self._clock.time),
+            totp_issuer=config.totp_issuer,
+        )
         self._task_group: anyio.abc.TaskGroup | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -198,51 +206,87 @@ class SessionManager:
     # -- sign-in -----------------------------------------------------------
 
     async def sign_in(
-        self, username: str, password: str, *, auth_flow: str = "USER_SRP_AUTH"
+        self,
+        username: str,
+        password: str | None = None,
+        *,
+        auth_flow: str = "USER_SRP_AUTH",
+        preferred_challenge: str | None = None,
+        client_metadata: Mapping[str, str] | None = None,
     ) -> SignInResult:
-        """Sign a user in.
+        """Sign a user in, with any of Amplify's flows.
 
         Args:
             username: The username or a sign-in alias (email, phone).
-            password: The user's password; never logged or kept.
+            password: The user's password, for the flows that use one (never
+                logged or kept); refused by those that do not.
             auth_flow: ``"USER_SRP_AUTH"`` (the password never leaves this
-                process) or ``"USER_PASSWORD_AUTH"``.
+                process), ``"USER_PASSWORD_AUTH"``, ``"CUSTOM_WITH_SRP"``,
+                ``"CUSTOM_WITHOUT_SRP"`` (the pool's Lambda challenges) or
+                ``"USER_AUTH"`` (choice-based: passwordless codes or a password).
+            preferred_challenge: With ``USER_AUTH``, the first factor to try:
+                ``"EMAIL_OTP"``, ``"SMS_OTP"``, ``"PASSWORD"`` or
+                ``"PASSWORD_SRP"`` (these two need the password). None: the
+                user chooses from ``next_step.available_challenges``.
+            client_metadata: For the pool's Lambda triggers; by default
+                ``AuthConfig.client_metadata``.
 
         Returns:
-            Signed in, or the challenge to answer with :meth:`confirm_sign_in`.
+            Signed in, or the step to answer with :meth:`confirm_sign_in`.
 
         Raises:
             UserAlreadyAuthenticatedException: A user is signed in already.
+            InvalidParameterException: Arguments that do not go together (a
+                password a flow does not use, a missing one...).
+            SignInException: ``WEB_AUTHN``, which needs a platform authenticator.
             NotAuthorizedException: Wrong password (and other refusals).
             UserNotFoundException, UserNotConfirmedException: As Cognito says.
             NetworkError: Cognito could not be reached.
         """
-        check_sign_in(username, password, auth_flow)
+        request = SignInRequest.checked(
+            username, password, auth_flow, preferred_challenge, client_metadata
+        )
         self._bind_to_running_loop()
         async with self._lock:
-            return await self._desk.sign_in(username, password, auth_flow)
+            return await self._desk.sign_in(request)
 
     async def confirm_sign_in(
-        self, challenge_response: str, *, user_attributes: Mapping[str, str] | None = None
+        self,
+        challenge_response: str,
+        *,
+        user_attributes: Mapping[str, str] | None = None,
+        client_metadata: Mapping[str, str] | None = None,
+        state: str | None = None,
     ) -> SignInResult:
-        """Answer the challenge a sign-in returned (MFA code, new password...).
+        """Answer the step a sign-in returned (see the README's table of steps).
 
         Args:
-            challenge_response: The code, the new password, or for
-                ``CONTINUE_SIGN_IN_WITH_MFA_SELECTION`` the MFA type
-                (``"SMS"``/``"TOTP"`` or Cognito's names).
+            challenge_response: The code, the new password, the password, the
+                custom answer, the email address to set up, or a choice:
+                ``"SMS"``/``"TOTP"``/``"EMAIL"`` for an MFA (setup) selection,
+                ``"EMAIL_OTP"``/``"SMS_OTP"``/``"PASSWORD"``/``"PASSWORD_SRP"``
+                for a first-factor selection.
             user_attributes: Required attributes for a new password.
+            client_metadata: For the pool's Lambda triggers; by default
+                ``AuthConfig.client_metadata``.
+            state: ``next_step.state`` of a sign-in another manager (or process)
+                started, to answer it here instead of this manager's own.
 
         Raises:
-            InvalidParameterException: No sign-in waits for an answer, or
-                required attributes are missing.
-            CodeMismatchException: A wrong code; the challenge stays open.
-            NotAuthorizedException: The challenge expired; sign in again.
+            InvalidParameterException: No sign-in waits for an answer, an answer
+                the step cannot take (it stays open), or a state that was altered,
+                sealed with another key or made for another app client.
+            CodeMismatchException: A wrong code; the step stays open.
+            NotAuthorizedException: The challenge (or the state) expired; sign in again.
+            UserAlreadyAuthenticatedException: A state was given while a user is signed in.
         """
         require_text("challenge_response", challenge_response)
+        check_client_metadata(client_metadata)
         self._bind_to_running_loop()
         async with self._lock:
-            return await self._desk.confirm(challenge_response, user_attributes or {})
+            return await self._desk.confirm(
+                challenge_response, user_attributes or {}, client_metadata, state
+            )
 
     async def sign_out(self, *, global_sign_out: bool = False) -> SignOutResult:
         """Sign the user out: forget the session, clear the storage, revoke the refresh token.

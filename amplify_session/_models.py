@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import attrs
 
@@ -22,6 +23,7 @@ __all__ = [
     "SignInNextStep",
     "SignInResult",
     "SignOutResult",
+    "TOTPSetupDetails",
     "UserInfo",
 ]
 
@@ -174,22 +176,70 @@ class AuthDevice:
 
 
 @attrs.frozen(kw_only=True)
+class TOTPSetupDetails:
+    """The TOTP secret to set up in an authenticator app (``CONTINUE_SIGN_IN_WITH_TOTP_SETUP``).
+
+    Attributes:
+        shared_secret: The base32 secret from AssociateSoftwareToken; redacted in ``repr``.
+        username: The account the URI names by default (what the user signed in with).
+        setup_uri: The ``otpauth://`` URI for a QR code, issued by
+            ``AuthConfig.totp_issuer``; redacted in ``repr`` (it holds the secret).
+    """
+
+    shared_secret: str = attrs.field(repr=secret_repr)
+    username: str
+    setup_uri: str = attrs.field(repr=secret_repr)
+
+    @classmethod
+    def of(cls, shared_secret: str, username: str, issuer: str) -> TOTPSetupDetails:
+        """The details, with the setup URI built for ``issuer``."""
+        return cls(
+            shared_secret=shared_secret,
+            username=username,
+            setup_uri=_otpauth_uri(shared_secret, issuer, username),
+        )
+
+    def get_setup_uri(self, app_name: str, account_name: str | None = None) -> str:
+        """An ``otpauth://`` URI for another issuer or account name (Amplify's method)."""
+        return _otpauth_uri(self.shared_secret, app_name, account_name or self.username)
+
+
+def _otpauth_uri(secret: str, issuer: str, account: str) -> str:
+    # Key URI format: otpauth://totp/ISSUER:ACCOUNT?secret=...&issuer=... (each part escaped).
+    label = f"{quote(issuer, safe='')}:{quote(account, safe='@')}"
+    return f"otpauth://totp/{label}?" + urlencode({"secret": secret, "issuer": issuer})
+
+
+@attrs.frozen(kw_only=True)
 class SignInNextStep:
-    """What a sign-in needs next: ``DONE`` or a challenge to answer.
+    """What a sign-in needs next: ``DONE`` or a step to answer with ``confirm_sign_in``.
 
     Attributes:
         sign_in_step: ``DONE``, or Amplify's name of the step, such as
             ``CONFIRM_SIGN_IN_WITH_TOTP_CODE``.
         additional_info: Where a code was sent (``CODE_DELIVERY_DESTINATION``
-            and ``CODE_DELIVERY_DELIVERY_MEDIUM``), when Cognito says.
+            and ``CODE_DELIVERY_DELIVERY_MEDIUM``), when Cognito says; for a
+            custom challenge, its challenge parameters.
         missing_attributes: The user attributes a new-password challenge requires.
-        allowed_mfa_types: The MFA types the user may choose from.
+        allowed_mfa_types: The MFA types the user may choose from (or set up),
+            in Amplify's names: ``SMS``, ``TOTP``, ``EMAIL``.
+        available_challenges: The first factors the user may choose from
+            (``CONTINUE_SIGN_IN_WITH_FIRST_FACTOR_SELECTION``).
+        totp_setup_details: The secret and ``otpauth://`` URI to set up
+            (``CONTINUE_SIGN_IN_WITH_TOTP_SETUP``).
+        state: The pending sign-in, sealed: pass it to ``confirm_sign_in(...,
+            state=...)`` of any manager of the same app client (another process
+            too, with the same ``AuthConfig.sign_in_state_key``) within 3 minutes.
+            It holds Cognito's challenge session, never the password; redacted in ``repr``.
     """
 
     sign_in_step: str
     additional_info: Mapping[str, str] = attrs.field(factory=dict)
     missing_attributes: tuple[str, ...] = ()
     allowed_mfa_types: tuple[str, ...] = ()
+    available_challenges: tuple[str, ...] = ()
+    totp_setup_details: TOTPSetupDetails | None = None
+    state: str | None = attrs.field(default=None, repr=secret_repr)
 
 
 @attrs.frozen(kw_only=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import anyio
 
+from ._config import ClientMetadata
 from ._errors import (
     InvalidParameterException,
     InvalidStateException,
@@ -22,20 +23,29 @@ from ._errors import (
 )
 from ._models import SignInNextStep, SignInResult
 from ._session_core import SessionCore
-from ._sign_in import SUPPORTED_FLOWS, PendingChallenge, next_step_for
+from ._sign_in import PendingChallenge, SignInRequest
+from ._sign_in_state import SignInStates
 from ._user_pool_source import Completed, UserPoolSource
 
-__all__ = ["SignInDesk", "check_sign_in", "require_text"]
+__all__ = ["SignInDesk", "require_text"]
 
 
 class SignInDesk:
     """Runs sign-ins and challenge answers against a source, for one engine."""
 
     def __init__(
-        self, source: UserPoolSource, core: SessionCore, signed_in: Callable[[], None]
+        self,
+        source: UserPoolSource,
+        core: SessionCore,
+        signed_in: Callable[[], None],
+        *,
+        states: SignInStates,
+        totp_issuer: str,
     ) -> None:
         self._source = source
         self._core = core
+        self._states = states
+        self._totp_issuer = totp_issuer
         self._signed_in = signed_in  # the engine has a new session to schedule
         self._pending: PendingChallenge | None = None
         #: The sign-in (or challenge answer) under way, which a sign-out cancels.
@@ -50,35 +60,49 @@ class SignInDesk:
         if self._under_way is not None:
             self._under_way.cancel()
 
-    async def sign_in(self, username: str, password: str, auth_flow: str) -> SignInResult:
+    async def sign_in(self, request: SignInRequest) -> SignInResult:
         """Sign in (the caller holds the manager's lock)."""
+        await self._nobody_signed_in()
+        self._pending = None
+        epoch = self._core.epoch
+        with self._cancellable() as scope:
+            outcome = await self._source.sign_in(request)
+            return await self._settle(outcome, epoch)
+        raise _signed_out_meanwhile(scope)
+
+    async def _nobody_signed_in(self) -> None:
         await self._core.load()
         if self._core.tokens is not None:
             raise UserAlreadyAuthenticatedException(
                 "a user is already signed in",
                 recovery_suggestion="Call sign_out() before signing in again.",
             )
-        self._pending = None
-        epoch = self._core.epoch
-        with self._cancellable() as scope:
-            outcome = await self._source.sign_in(username, password, auth_flow)
-            return await self._settle(outcome, epoch)
-        raise _signed_out_meanwhile(scope)
 
     async def confirm(
-        self, challenge_response: str, user_attributes: Mapping[str, str]
+        self,
+        challenge_response: str,
+        user_attributes: Mapping[str, str],
+        client_metadata: ClientMetadata | None,
+        state: str | None,
     ) -> SignInResult:
-        """Answer the pending challenge (the caller holds the manager's lock)."""
+        """Answer the pending step, this manager's or the one ``state`` holds (the
+        caller holds the manager's lock)."""
+        if state is not None:
+            resumed = self._states.open(state)
+            await self._nobody_signed_in()
+            self._pending = resumed
         epoch = self._core.epoch
         pending = self._pending
         if pending is None:
             raise InvalidParameterException(
                 "no sign-in is waiting for a challenge response",
-                recovery_suggestion="Call sign_in() first.",
+                recovery_suggestion="Call sign_in() first, or pass the state of its next step.",
             )
         with self._cancellable() as scope:
             try:
-                outcome = await self._source.answer(pending, challenge_response, user_attributes)
+                outcome = await self._source.answer(
+                    pending, challenge_response, user_attributes, client_metadata
+                )
             except (NotAuthorizedException, ResourceNotFoundException):
                 # The challenge session is gone (expired, or spent on an answer
                 # Cognito refused because the presented device vanished).
@@ -99,7 +123,10 @@ class SignInDesk:
     async def _settle(self, outcome: Completed | PendingChallenge, epoch: int) -> SignInResult:
         if isinstance(outcome, PendingChallenge):
             self._pending = outcome
-            return SignInResult(is_signed_in=False, next_step=next_step_for(outcome.challenge))
+            step = outcome.next_step(
+                totp_issuer=self._totp_issuer, state=self._states.seal(outcome)
+            )
+            return SignInResult(is_signed_in=False, next_step=step)
         self._pending = None  # the challenge session is spent, whatever the tokens are
         tokens = await self._source.tokens_of(outcome)
         try:
@@ -118,16 +145,6 @@ def _signed_out_meanwhile(scope: anyio.CancelScope) -> InvalidStateException:
         if scope.cancelled_caught
         else "the sign-in ended without an answer"
     )
-
-
-def check_sign_in(username: object, password: object, auth_flow: str) -> None:
-    """Refuse a sign-in's arguments before anything is sent."""
-    require_text("username", username)
-    require_text("password", password)
-    if auth_flow not in SUPPORTED_FLOWS:
-        raise InvalidParameterException(
-            f"auth_flow must be one of {', '.join(SUPPORTED_FLOWS)}, not {auth_flow!r}"
-        )
 
 
 def require_text(field: str, value: object) -> None:

@@ -23,10 +23,10 @@ import anyio
 import attrs
 
 from ._cognito import AuthenticationResult, UserPoolClient, token_set_from
-from ._config import AuthConfig
+from ._config import AuthConfig, ClientMetadata
 from ._device_sign_in import DeviceSignIn
 from ._errors import AuthError, NotAuthorizedException
-from ._sign_in import Completed, PendingChallenge, SignInFlow
+from ._sign_in import Completed, PendingChallenge, SignInFlow, SignInRequest
 from ._timing import Clock
 from ._tokens import TokenSet
 
@@ -53,6 +53,7 @@ class UserPoolSource:
         self._user_pool = user_pool
         self._clock = clock
         self._rotation = config.refresh_token_rotation
+        self._client_metadata = config.client_metadata
         self._devices = devices
         self._flow = SignInFlow(user_pool, config, devices)
         if devices is not None:
@@ -63,17 +64,21 @@ class UserPoolSource:
 
     # -- obtaining -------------------------------------------------------------
 
-    async def sign_in(
-        self, username: str, password: str, auth_flow: str
-    ) -> Completed | PendingChallenge:
-        """Begin a sign-in: completed, or the challenge the user must answer."""
-        return await self._flow.start(username, password, auth_flow)
+    async def sign_in(self, request: SignInRequest) -> Completed | PendingChallenge:
+        """Begin a sign-in: completed, or the step the user must answer."""
+        return await self._flow.start(request)
 
     async def answer(
-        self, pending: PendingChallenge, response: str, user_attributes: Mapping[str, str]
+        self,
+        pending: PendingChallenge,
+        response: str,
+        user_attributes: Mapping[str, str],
+        client_metadata: ClientMetadata | None,
     ) -> Completed | PendingChallenge:
-        """Answer the challenge a sign-in is waiting on."""
-        return await self._flow.answer(pending, response, user_attributes)
+        """Answer the step a sign-in is waiting on."""
+        return await self._flow.answer(
+            pending, response, user_attributes, client_metadata=client_metadata
+        )
 
     async def tokens_of(self, completed: Completed) -> TokenSet:
         """The session a completed sign-in brought, with its device (a new one is
@@ -159,11 +164,14 @@ class UserPoolSource:
     ) -> AuthenticationResult:
         if self._rotation:
             return await self._user_pool.get_tokens_from_refresh_token(
-                refresh_token, device_key=device_key
+                refresh_token, device_key=device_key, client_metadata=self._client_metadata
             )
         try:
             return await self._user_pool.refresh_token_auth(
-                refresh_token, username=username, device_key=device_key
+                refresh_token,
+                username=username,
+                device_key=device_key,
+                client_metadata=self._client_metadata,
             )
         except AuthError as refusal:
             if self._rotation is not None or refusal.name not in _POSSIBLY_ROTATION:
@@ -175,7 +183,7 @@ class UserPoolSource:
     ) -> AuthenticationResult:
         try:
             answer = await self._user_pool.get_tokens_from_refresh_token(
-                refresh_token, device_key=device_key
+                refresh_token, device_key=device_key, client_metadata=self._client_metadata
             )
         except AuthError as second:
             if second.retryable or second.name not in _POSSIBLY_ROTATION:

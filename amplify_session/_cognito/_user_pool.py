@@ -1,4 +1,5 @@
-"""User Pool calls: InitiateAuth for sign-in and token refresh."""
+"""User Pool calls: sign-in (InitiateAuth, RespondToAuthChallenge, the TOTP setup of
+MFA_SETUP) and token refresh."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from .._config import AuthConfig
+from .._config import AuthConfig, ClientMetadata
 from .._errors import InvalidResponseException
 from .._secret_repr import secret_repr
 from ._transport import CognitoTransport, Service
@@ -18,6 +19,8 @@ from ._transport import CognitoTransport, Service
 __all__ = [
     "AuthenticationResult",
     "Challenge",
+    "ClientMetadata",
+    "SoftwareToken",
     "UserPoolClient",
     "parse_auth_answer",
     "secret_hash",
@@ -42,6 +45,16 @@ class Challenge:
     name: str
     session: str | None = attrs.field(default=None, repr=secret_repr)
     parameters: Mapping[str, str] = attrs.field(factory=dict)
+    #: USER_AUTH's first factors the user may choose (the answer's ``AvailableChallenges``).
+    available_challenges: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class SoftwareToken:
+    """AssociateSoftwareToken's answer: the TOTP secret, and the session to verify it in."""
+
+    secret_code: str = attrs.field(repr=secret_repr)
+    session: str = attrs.field(repr=secret_repr)
 
 
 def secret_hash(client_secret: str, client_id: str, username: str) -> str:
@@ -78,7 +91,21 @@ def parse_auth_answer(body: Mapping[str, Any]) -> AuthenticationResult | Challen
         isinstance(v, str) for v in parameters.values()
     ):
         raise InvalidResponseException("ChallengeParameters is not an object of strings")
-    return Challenge(name=name, session=_optional_str(body, "Session"), parameters=dict(parameters))
+    return Challenge(
+        name=name,
+        session=_optional_str(body, "Session"),
+        parameters=dict(parameters),
+        available_challenges=_str_list(body, "AvailableChallenges"),
+    )
+
+
+def _str_list(obj: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = obj.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidResponseException(f"{key} is not a list of strings")
+    return tuple(value)
 
 
 def _required_str(obj: Mapping[str, Any], key: str) -> str:
@@ -124,25 +151,34 @@ class UserPoolClient:
         return secrets
 
     async def initiate_auth(
-        self, auth_flow: str, username: str, parameters: Mapping[str, str]
+        self,
+        auth_flow: str,
+        username: str,
+        parameters: Mapping[str, str],
+        *,
+        client_metadata: ClientMetadata | None = None,
     ) -> AuthenticationResult | Challenge:
-        """Start a sign-in with ``auth_flow`` for ``username``."""
+        """Start a sign-in with ``auth_flow`` (Cognito's name) for ``username``."""
         auth_parameters = {"USERNAME": username, **parameters}
         secrets = self._with_secret_hash(auth_parameters, username)
+        payload = {
+            "AuthFlow": auth_flow,
+            "ClientId": self._config.user_pool_client_id,
+            "AuthParameters": auth_parameters,
+        }
+        secrets += _with_metadata(payload, client_metadata)
         body = await self._transport.call(
-            Service.USER_POOL,
-            "InitiateAuth",
-            {
-                "AuthFlow": auth_flow,
-                "ClientId": self._config.user_pool_client_id,
-                "AuthParameters": auth_parameters,
-            },
-            secrets=secrets,
+            Service.USER_POOL, "InitiateAuth", payload, secrets=secrets
         )
         return parse_auth_answer(body)
 
     async def respond_to_auth_challenge(
-        self, challenge: Challenge, username: str, responses: Mapping[str, str]
+        self,
+        challenge: Challenge,
+        username: str,
+        responses: Mapping[str, str],
+        *,
+        client_metadata: ClientMetadata | None = None,
     ) -> AuthenticationResult | Challenge:
         """Answer ``challenge`` for ``username`` (Cognito's, from the challenge)."""
         challenge_responses = {"USERNAME": username, **responses}
@@ -155,13 +191,46 @@ class UserPoolClient:
         if challenge.session is not None:
             payload["Session"] = challenge.session
             secrets.append(challenge.session)
+        secrets += _with_metadata(payload, client_metadata)
         body = await self._transport.call(
             Service.USER_POOL, "RespondToAuthChallenge", payload, secrets=secrets
         )
         return parse_auth_answer(body)
 
+    async def associate_software_token(self, session: str) -> SoftwareToken:
+        """MFA_SETUP's first call: a new TOTP secret for the user signing in."""
+        body = await self._transport.call(
+            Service.USER_POOL, "AssociateSoftwareToken", {"Session": session}, secrets=[session]
+        )
+        return SoftwareToken(
+            secret_code=_required_str(body, "SecretCode"), session=_required_str(body, "Session")
+        )
+
+    async def verify_software_token(
+        self, session: str, code: str, *, friendly_device_name: str | None = None
+    ) -> str:
+        """Prove a TOTP code from the new secret; returns the session MFA_SETUP is answered in.
+
+        Raises:
+            InvalidResponseException: The answer is not SUCCESS with a session.
+        """
+        payload = {"Session": session, "UserCode": code}
+        if friendly_device_name:
+            payload["FriendlyDeviceName"] = friendly_device_name
+        body = await self._transport.call(
+            Service.USER_POOL, "VerifySoftwareToken", payload, secrets=[session, code]
+        )
+        if body.get("Status") != "SUCCESS":
+            raise InvalidResponseException("VerifySoftwareToken did not answer SUCCESS")
+        return _required_str(body, "Session")
+
     async def refresh_token_auth(
-        self, refresh_token: str, *, username: str, device_key: str | None
+        self,
+        refresh_token: str,
+        *,
+        username: str,
+        device_key: str | None,
+        client_metadata: ClientMetadata | None = None,
     ) -> AuthenticationResult:
         """Trade a refresh token for new tokens with InitiateAuth REFRESH_TOKEN_AUTH.
 
@@ -175,20 +244,23 @@ class UserPoolClient:
         if device_key:
             parameters["DEVICE_KEY"] = device_key
         secrets = self._with_secret_hash(parameters, username)
+        payload = {
+            "AuthFlow": "REFRESH_TOKEN_AUTH",
+            "ClientId": self._config.user_pool_client_id,
+            "AuthParameters": parameters,
+        }
+        secrets += _with_metadata(payload, client_metadata)
         body = await self._transport.call(
-            Service.USER_POOL,
-            "InitiateAuth",
-            {
-                "AuthFlow": "REFRESH_TOKEN_AUTH",
-                "ClientId": self._config.user_pool_client_id,
-                "AuthParameters": parameters,
-            },
-            secrets=secrets,
+            Service.USER_POOL, "InitiateAuth", payload, secrets=secrets
         )
         return _tokens_only(parse_auth_answer(body), "REFRESH_TOKEN_AUTH")
 
     async def get_tokens_from_refresh_token(
-        self, refresh_token: str, *, device_key: str | None
+        self,
+        refresh_token: str,
+        *,
+        device_key: str | None,
+        client_metadata: ClientMetadata | None = None,
     ) -> AuthenticationResult:
         """Trade a refresh token for new tokens with GetTokensFromRefreshToken.
 
@@ -198,11 +270,9 @@ class UserPoolClient:
         payload = self._client_payload({"RefreshToken": refresh_token})
         if device_key:
             payload["DeviceKey"] = device_key
+        secrets = self._secrets_of(refresh_token) + _with_metadata(payload, client_metadata)
         body = await self._transport.call(
-            Service.USER_POOL,
-            "GetTokensFromRefreshToken",
-            payload,
-            secrets=self._secrets_of(refresh_token),
+            Service.USER_POOL, "GetTokensFromRefreshToken", payload, secrets=secrets
         )
         return _tokens_only(parse_auth_answer(body), "GetTokensFromRefreshToken")
 
@@ -233,6 +303,15 @@ class UserPoolClient:
 
     def _secrets_of(self, token: str) -> list[str]:
         return [token] + ([self._config.client_secret] if self._config.client_secret else [])
+
+
+def _with_metadata(payload: dict[str, Any], client_metadata: ClientMetadata | None) -> list[str]:
+    """Add ClientMetadata (for the pool's Lambda triggers); its values are scrubbed from
+    error messages like secrets, since what they hold is the caller's business."""
+    if not client_metadata:
+        return []
+    payload["ClientMetadata"] = dict(client_metadata)
+    return list(client_metadata.values())
 
 
 def _tokens_only(answer: AuthenticationResult | Challenge, operation: str) -> AuthenticationResult:

@@ -60,6 +60,8 @@ PUBLIC_API = {
     "remember_device",
     "AuthDevice",
     "DeviceMetadataNotFoundException",
+    "SignInException",
+    "TOTPSetupDetails",
     "get_current_user",
     "get_manager",
     "sign_in",

@@ -25,7 +25,13 @@ from amplify_session._errors import _COGNITO_ERRORS
 from amplify_session._events import EventHub
 from amplify_session._jwt import decode_jwt
 from amplify_session._session_core import SessionCore
-from amplify_session._sign_in import Attempt, Completed, PendingChallenge, SignInFlow
+from amplify_session._sign_in import (
+    Attempt,
+    Completed,
+    PendingChallenge,
+    SignInFlow,
+    SignInRequest,
+)
 from amplify_session._token_store import TokenStore
 from amplify_session._tokens import TokenSet
 from amplify_session.storage import MemoryStorage
@@ -155,11 +161,11 @@ class _ScriptedPool:
         self.answers = list(answers)
         self.responses: list[tuple[str, dict[str, str]]] = []
 
-    async def initiate_auth(self, *args: object) -> AuthenticationResult | Challenge:
+    async def initiate_auth(self, *args: object, **_: object) -> AuthenticationResult | Challenge:
         return self.answers.pop(0)
 
     async def respond_to_auth_challenge(
-        self, challenge: Challenge, username: str, responses: dict[str, str]
+        self, challenge: Challenge, username: str, responses: dict[str, str], **_: object
     ) -> AuthenticationResult | Challenge:
         self.responses.append((challenge.name, dict(responses)))
         return self.answers.pop(0)
@@ -186,7 +192,9 @@ async def test_an_automatic_challenge_is_answered_wherever_it_appears(where: str
         return await pool.respond_to_auth_challenge(challenge, "alice", {"DEVICE": "proof"})
 
     flow.answer_automatically("DEVICE_SRP_AUTH", device)
-    pending = await flow.start("alice", "pw", "USER_PASSWORD_AUTH")
+    pending = await flow.start(
+        SignInRequest(username="alice", password="pw", auth_flow="USER_PASSWORD_AUTH")
+    )
     assert isinstance(pending, PendingChallenge)
     assert pending.challenge.name == "SOFTWARE_TOKEN_MFA"
     outcome = await flow.answer(pending, "123456", {})
@@ -200,4 +208,6 @@ async def test_password_verifier_outside_srp_is_refused() -> None:
     pool = _ScriptedPool(_challenge("PASSWORD_VERIFIER"))
     flow = SignInFlow(pool, _CONFIG)  # type: ignore[arg-type]
     with pytest.raises(AuthError, match="outside an SRP sign-in"):
-        await flow.start("alice", "pw", "USER_PASSWORD_AUTH")
+        await flow.start(
+            SignInRequest(username="alice", password="pw", auth_flow="USER_PASSWORD_AUTH")
+        )
