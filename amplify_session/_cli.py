@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -25,10 +25,13 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from ._cli_credentials import CredentialsCache
+from ._cli_sign_in import PendingSignInFile, prompt_for, show_step
 from ._config import AuthConfig
 from ._errors import (
     AuthError,
+    CodeMismatchException,
     InvalidConfigurationException,
+    InvalidParameterException,
     InvalidTokenException,
     NetworkError,
     NoCredentialsException,
@@ -37,8 +40,8 @@ from ._errors import (
 )
 from ._jwt import decode_jwt
 from ._manager import SessionManager
-from ._models import AWSCredentials, SignInResult, credentials_of
-from ._sign_in_steps import SUPPORTED_FLOWS
+from ._models import AWSCredentials, SignInNextStep, SignInResult, credentials_of
+from ._sign_in_steps import FIRST_FACTORS, SUPPORTED_FLOWS, uses_password
 from .storage import FileStorage
 
 __all__ = ["EXIT_CODES", "main"]
@@ -115,11 +118,27 @@ class _Context:
     def session_file(self) -> Path:
         return Path(self.options["session_file"] or _default_session_file())
 
-    def manager(self) -> SessionManager:
-        return SessionManager(self.config(), storage=FileStorage(self.session_file()))
+    def manager(self, config: AuthConfig | None = None) -> SessionManager:
+        return SessionManager(config or self.config(), storage=FileStorage(self.session_file()))
 
     def credentials_cache(self) -> CredentialsCache:
         return CredentialsCache(self.session_file(), self.config())
+
+
+def _run_sync(action: Callable[[], _T]) -> _T:
+    """Call ``action``; an AuthError becomes one line on stderr and an exit code."""
+    try:
+        return action()
+    except AuthError as error:
+        _fail(error)
+
+
+async def _managed(
+    config: AuthConfig, context: _Context, action: Callable[[SessionManager], Awaitable[None]]
+) -> None:
+    """Run ``action`` with a manager of ``config``, open."""
+    async with context.manager(config) as manager:
+        await action(manager)
 
 
 def _with_manager(
@@ -181,40 +200,124 @@ def _log_to_stderr() -> Callable[[], None]:
 
 
 @cli.command("sign-in")
-@click.argument("username")
+@click.argument("username", required=False)
 @click.option(
     "--auth-flow",
+    "--flow",
+    "auth_flow",
     type=click.Choice(SUPPORTED_FLOWS),
     default=SUPPORTED_FLOWS[0],
     show_default=True,
 )
+@click.option(
+    "--challenge",
+    "preferred_challenge",
+    type=click.Choice(FIRST_FACTORS),
+    help="With --flow USER_AUTH: the first factor to try (else you choose).",
+)
+@click.option(
+    "--client-metadata",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="For the pool's Lambda triggers (repeatable).",
+)
+@click.option("--resume", is_flag=True, help="Answer the step an interrupted sign-in waits on.")
 @click.pass_obj
-def sign_in(context: _Context, username: str, auth_flow: str) -> None:
-    """Sign USERNAME in. The password is prompted for (or read from stdin when it
-    is not a terminal); it is never an argument."""
-    if sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True)
+def sign_in(
+    context: _Context,
+    username: str | None,
+    auth_flow: str,
+    preferred_challenge: str | None,
+    client_metadata: tuple[str, ...],
+    resume: bool,
+) -> None:
+    """Sign USERNAME in, prompting for every step Cognito asks for.
+
+    A password is asked only by the flows that use one (read from stdin when it
+    is not a terminal); it is never an argument. Interrupted at a prompt, the
+    sign-in can be finished with --resume within 3 minutes.
+    """
+    waiting = PendingSignInFile(context.session_file())
+    metadata = _metadata_of(client_metadata)
+    if resume:
+        key, state, step = _run_sync(waiting.load)
+    elif username is None:
+        raise click.UsageError("USERNAME is required (or --resume)")
     else:
-        password = sys.stdin.readline().rstrip("\n")
+        key, state, step = waiting.new_key(), None, None
+        password = _password() if uses_password(auth_flow, preferred_challenge) else None
 
     async def run(manager: SessionManager) -> None:
         # Credentials kept for an earlier session are not this one's.
         await context.credentials_cache().clear()
-        result = await manager.sign_in(username, password, auth_flow=auth_flow)
+        if step is not None:
+            result = await _answer(manager, step, metadata, state)
+        else:
+            assert username is not None
+            result = await manager.sign_in(
+                username,
+                password,
+                auth_flow=auth_flow,
+                preferred_challenge=preferred_challenge,
+                client_metadata=metadata,
+            )
         while not result.is_signed_in:
-            result = await manager.confirm_sign_in(_prompt_for(result), user_attributes=None)
+            waiting.save(key, result)
+            result = await _answer(manager, result.next_step, metadata, None)
         click.echo(f"signed in as {(await manager.get_current_user()).username}")
 
-    _with_manager(run)(context)
+    try:
+        _run(_managed(PendingSignInFile.config_for(context.config(), key), context, run))
+    except click.Abort:
+        if waiting.path.exists():
+            click.echo(
+                "the sign-in waits; finish it with `amplify-session sign-in --resume`"
+                " within 3 minutes",
+                err=True,
+            )
+        raise
+    except SystemExit:
+        waiting.discard()  # refused or failed: nothing is left to resume
+        raise
+    waiting.discard()
 
 
-def _prompt_for(result: SignInResult) -> str:
-    step = result.next_step
-    if step.sign_in_step == "CONTINUE_SIGN_IN_WITH_MFA_SELECTION":
-        choices = ", ".join(step.allowed_mfa_types) or "SMS, TOTP"
-        return str(click.prompt(f"MFA type ({choices})"))
-    hide = step.sign_in_step == "CONFIRM_SIGN_IN_WITH_NEW_PASSWORD_REQUIRED"
-    return str(click.prompt(step.sign_in_step.replace("_", " ").lower(), hide_input=hide))
+def _password() -> str:
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True))
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def _answer(
+    manager: SessionManager,
+    step: SignInNextStep,
+    metadata: Mapping[str, str] | None,
+    state: str | None,
+) -> SignInResult:
+    """Prompt for the step until an answer is taken; a wrong code is asked again."""
+    show_step(step)
+    while True:
+        answer, attributes = prompt_for(step)
+        try:
+            return await manager.confirm_sign_in(
+                answer, user_attributes=attributes, client_metadata=metadata, state=state
+            )
+        except (CodeMismatchException, InvalidParameterException) as error:
+            if state is not None and "state" in error.message:
+                raise
+            click.echo(f"error: {error} (try again)", err=True)
+
+
+def _metadata_of(pairs: tuple[str, ...]) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    metadata = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--client-metadata")
+        metadata[name] = value
+    return metadata
 
 
 @cli.command()

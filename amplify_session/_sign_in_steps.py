@@ -30,6 +30,7 @@ __all__ = [
     "new_password_answer",
     "next_step",
     "step_of",
+    "uses_password",
 ]
 
 
@@ -132,8 +133,7 @@ def check_flow(auth_flow: object, password: object, preferred_challenge: object)
                 _WEB_AUTHN,
                 recovery_suggestion="Use EMAIL_OTP, SMS_OTP, PASSWORD or PASSWORD_SRP.",
             )
-    needs_password = auth_flow != "USER_AUTH" and auth_flow != "CUSTOM_WITHOUT_SRP"
-    needs_password = needs_password or preferred_challenge in _PASSWORD_FACTORS
+    needs_password = uses_password(auth_flow, preferred_challenge)
     if needs_password and (not isinstance(password, str) or not password):
         raise InvalidParameterException(
             f"{_flow_name(auth_flow, preferred_challenge)} needs a password"
@@ -146,6 +146,13 @@ def check_flow(auth_flow: object, password: object, preferred_challenge: object)
                 " chooses PASSWORD), or pass preferred_challenge='PASSWORD_SRP'."
             ),
         )
+
+
+def uses_password(auth_flow: object, preferred_challenge: object) -> bool:
+    """Whether the sign-in proves a password from the start (so it must be given)."""
+    if auth_flow == "USER_AUTH":
+        return preferred_challenge in _PASSWORD_FACTORS
+    return auth_flow != "CUSTOM_WITHOUT_SRP"
 
 
 def _flow_name(auth_flow: object, preferred_challenge: object) -> str:
