@@ -18,6 +18,8 @@ from ._cognito import AuthenticationResult, Challenge, UserPoolClient
 from ._cognito.srp import SrpSession
 from ._config import AuthConfig, ClientMetadata, check_client_metadata
 from ._errors import (
+    AuthError,
+    CodeMismatchException,
     InvalidParameterException,
     InvalidResponseException,
     NotAuthorizedException,
@@ -333,8 +335,20 @@ class SignInFlow:
     async def _verify_totp(
         self, pending: PendingChallenge, code: str, _: Mapping[str, str], attempt: Attempt
     ) -> _Outcome:
-        """VerifySoftwareToken with the code, then MFA_SETUP in the session it gives."""
-        session = await self._user_pool.verify_software_token(_session_of(pending), code)
+        """VerifySoftwareToken with the code, then MFA_SETUP in the session it gives.
+
+        Raises:
+            CodeMismatchException: The code is not one of the new secret's (Cognito
+                names it EnableSoftwareTokenMFAException); the step stays open.
+        """
+        try:
+            session = await self._user_pool.verify_software_token(_session_of(pending), code)
+        except AuthError as err:
+            if err.name != "EnableSoftwareTokenMFAException":
+                raise
+            raise CodeMismatchException(
+                "the code does not match the new TOTP secret", underlying_error=err
+            ) from err
         setup = Challenge(name="MFA_SETUP", session=session)
         return await self._respond(pending, setup, {}, attempt)
 

@@ -1,4 +1,4 @@
-"""Amplify's flows and steps as data (_sign_in_steps.py): what goes together, and where answers go."""
+"""Amplify's flows and steps as data (_sign_in_steps.py): what goes together, where answers go."""
 
 from __future__ import annotations
 
@@ -149,7 +149,8 @@ def test_mfa_setup_offers_totp_and_email(offered: list[str], types: tuple[str, .
 
 def test_mfa_setup_with_garbage_parameters_offers_nothing() -> None:
     for raw in ("not json", '{"a": 1}', "", "null"):
-        assert mfa_setup_types(Challenge(name="MFA_SETUP", parameters={"MFAS_CAN_SETUP": raw})) == ()
+        challenge = Challenge(name="MFA_SETUP", parameters={"MFAS_CAN_SETUP": raw})
+        assert mfa_setup_types(challenge) == ()
 
 
 def test_first_factor_choice() -> None:
