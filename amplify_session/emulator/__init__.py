@@ -12,7 +12,9 @@ emulator reads moto's in-process state, which moto does not promise to keep.
 The emulator is moto's server (User Pool, Identity Pool, S3, DynamoDB...)
 in this process, with a strict front for the Cognito APIs that verifies SRP
 proofs and SECRET_HASH, implements token revocation and rotation, answers
-any challenge and injects faults (:class:`StrictFront`). Its pytest fixtures
+every sign-in flow and step of Amplify v6 (custom challenges scripted with
+:class:`CustomRound`, one-time codes logged as :class:`SentCode`) and injects
+faults (:class:`StrictFront`). Its pytest fixtures
 are in ``amplify_session.emulator.pytest_plugin``, which a test suite opts
 into with ``pytest_plugins = ["amplify_session.emulator.pytest_plugin"]``.
 """
@@ -26,8 +28,17 @@ if importlib.util.find_spec("moto") is None:
         name="moto",
     )
 
+from ._codes import SentCode
+from ._custom_auth import CustomRound
 from ._emulator import EmulatedPool, Emulator
 from ._front import StrictFront
 from ._moto_server import patch_moto_token_lifetimes
 
-__all__ = ["EmulatedPool", "Emulator", "StrictFront", "patch_moto_token_lifetimes"]
+__all__ = [
+    "CustomRound",
+    "EmulatedPool",
+    "Emulator",
+    "SentCode",
+    "StrictFront",
+    "patch_moto_token_lifetimes",
+]

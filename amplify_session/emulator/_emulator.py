@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Literal
@@ -25,12 +25,39 @@ from ._moto_server import MotoServer, patch_moto_token_lifetimes
 __all__ = ["EmulatedPool", "Emulator"]
 
 _ADMIN_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+#: SetUserPoolMfaConfig's setting that enables each MFA type.
+_MFA_TYPES: dict[str, tuple[str, dict[str, Any]]] = {
+    "SMS_MFA": (
+        "SmsMfaConfiguration",
+        {
+            "SmsAuthenticationMessage": "Your code is {####}",
+            "SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::123456789012:role/sns-caller"},
+        },
+    ),
+    "SOFTWARE_TOKEN_MFA": ("SoftwareTokenMfaConfiguration", {"Enabled": True}),
+    "EMAIL_OTP": (
+        "EmailMfaConfiguration",
+        {"Message": "Your code is {####}", "Subject": "Your code"},
+    ),
+}
+_FIRST_FACTORS = dict.fromkeys(("PASSWORD", "EMAIL_OTP", "SMS_OTP"))
+#: moto's default, which a pool with a SignInPolicy would otherwise lose.
+_PASSWORD_POLICY = {
+    "MinimumLength": 8,
+    "RequireUppercase": True,
+    "RequireLowercase": True,
+    "RequireNumbers": True,
+    "RequireSymbols": True,
+    "TemporaryPasswordValidityDays": 7,
+}
 _READABLE_ATTRIBUTES = (
     "email",
     "email_verified",
     "name",
     "given_name",
     "family_name",
+    "phone_number",
+    "phone_number_verified",
     "custom:team",
 )
 
@@ -175,6 +202,11 @@ class Emulator:
         refresh_token_rotation: bool = False,
         device_tracking: Literal["always", "user_opt_in"] | None = None,
         mfa_required: bool = False,
+        mfa_types: Sequence[str] = ("SMS_MFA",),
+        first_factors: Sequence[str] | None = None,
+        custom_auth: bool = False,
+        temporary_password: bool = False,
+        phone_number: str | None = None,
     ) -> EmulatedPool:
         """Create a user pool, an app client, an identity pool and a confirmed user.
 
@@ -195,8 +227,22 @@ class Emulator:
                 a remembered device signs in with DEVICE_SRP_AUTH and skips MFA
                 (``ChallengeRequiredOnNewDevice``). None: no device tracking.
             mfa_required: ``MfaConfiguration="ON"``: every sign-in not skipped by a
-                remembered device answers SMS_MFA with ``front.mfa_code``.
+                remembered device answers MFA (SMS_MFA with ``front.mfa_code``
+                when ``mfa_types`` has it), or sets it up (MFA_SETUP).
+            mfa_types: The MFA the pool enables: ``"SMS_MFA"``,
+                ``"SOFTWARE_TOKEN_MFA"``, ``"EMAIL_OTP"``. Without
+                ``mfa_required``, other than the default, MFA is OPTIONAL: a
+                user who set some up answers it.
+            first_factors: Choice-based sign-in (USER_AUTH) with these first
+                factors: ``"PASSWORD"``, ``"EMAIL_OTP"``, ``"SMS_OTP"``.
+            custom_auth: The app client allows CUSTOM_AUTH
+                (``front.script_custom_challenge`` plays its Lambdas).
+            temporary_password: The user is created by an admin with
+                ``password`` as a temporary password (FORCE_CHANGE_PASSWORD).
+            phone_number: The user's verified phone number (SMS_OTP, SMS_MFA).
         """
+        _check_names("mfa_types", mfa_types, _MFA_TYPES)
+        _check_names("first_factors", first_factors or (), _FIRST_FACTORS)
         idp = self.client("cognito-idp", region)
         pool_settings: dict[str, Any] = {}
         if sign_in_with_email:
@@ -209,6 +255,8 @@ class Emulator:
             }
         if mfa_required:
             pool_settings["MfaConfiguration"] = "ON"
+        if first_factors is not None:
+            pool_settings["Policies"] = _policies(first_factors)
         pool_id = idp.create_user_pool(
             PoolName=f"pool-{secrets.token_hex(4)}",
             Schema=[{"Name": "team", "AttributeDataType": "String", "Mutable": True}],
@@ -226,16 +274,16 @@ class Emulator:
             UserPoolId=pool_id,
             ClientName="app",
             GenerateSecret=generate_secret,
-            ExplicitAuthFlows=[
-                "ALLOW_USER_SRP_AUTH",
-                "ALLOW_USER_PASSWORD_AUTH",
-                "ALLOW_REFRESH_TOKEN_AUTH",
-            ],
+            ExplicitAuthFlows=_auth_flows(
+                user_auth=first_factors is not None, custom_auth=custom_auth
+            ),
             AccessTokenValidity=seconds,
             IdTokenValidity=seconds,
             TokenValidityUnits={"AccessToken": "seconds", "IdToken": "seconds"},
             ReadAttributes=list(_READABLE_ATTRIBUTES),
         )["UserPoolClient"]
+        if tuple(mfa_types) != ("SMS_MFA",):  # MfaConfiguration "ON" alone means SMS
+            self._enable_mfa(region, pool_id, mfa_types, required=mfa_required)
         identity_pool_id = self.client("cognito-identity", region).create_identity_pool(
             IdentityPoolName=f"identities{secrets.token_hex(4)}",
             AllowUnauthenticatedIdentities=allow_guest_access,
@@ -264,8 +312,28 @@ class Emulator:
             pool.password,
             email=None if sign_in_with_email else email,
             attributes=user_attributes,
+            temporary=temporary_password,
+            phone_number=phone_number,
         )
         return pool
+
+    def _enable_mfa(
+        self, region: str, pool_id: str, types: Sequence[str], *, required: bool
+    ) -> None:
+        """SetUserPoolMfaConfig, at the front: moto does not keep email MFA."""
+        import boto3
+
+        front = boto3.client(
+            "cognito-idp", region_name=region, endpoint_url=self.cognito_url, **_ADMIN_CREDENTIALS
+        )
+        try:
+            front.set_user_pool_mfa_config(
+                UserPoolId=pool_id,
+                MfaConfiguration="ON" if required else "OPTIONAL",
+                **{_MFA_TYPES[name][0]: _MFA_TYPES[name][1] for name in types},
+            )
+        finally:
+            front.close()
 
     def add_user(
         self,
@@ -276,15 +344,22 @@ class Emulator:
         email: str | None = None,
         confirmed: bool = True,
         attributes: Sequence[tuple[str, str]] = (),
+        temporary: bool = False,
+        phone_number: str | None = None,
     ) -> None:
-        """Add a user: confirmed with a permanent password, or signed up unconfirmed."""
+        """Add a user: confirmed with a permanent password, or signed up unconfirmed.
+
+        ``temporary``: created by an admin with ``password`` as a temporary
+        password (FORCE_CHANGE_PASSWORD). ``email`` and ``phone_number`` are verified.
+        """
         idp = self.client("cognito-idp", pool.region)
         attrs_list = [{"Name": k, "Value": v} for k, v in attributes]
-        if email is not None:
-            attrs_list += [
-                {"Name": "email", "Value": email},
-                {"Name": "email_verified", "Value": "true"},
-            ]
+        for name, value in (("email", email), ("phone_number", phone_number)):
+            if value is not None:
+                attrs_list += [
+                    {"Name": name, "Value": value},
+                    {"Name": f"{name}_verified", "Value": "true"},
+                ]
         if not confirmed:
             idp.sign_up(
                 ClientId=pool.client_id,
@@ -298,10 +373,32 @@ class Emulator:
             Username=username,
             UserAttributes=attrs_list,
             MessageAction="SUPPRESS",
+            **({"TemporaryPassword": password} if temporary else {}),
         )
+        if temporary:
+            return
         idp.admin_set_user_password(
             UserPoolId=pool.user_pool_id, Username=username, Password=password, Permanent=True
         )
+
+
+def _check_names(what: str, given: Sequence[str], known: Mapping[str, object]) -> None:
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        raise ValueError(f"{what}: unknown {unknown}; known: {sorted(known)}")
+
+
+def _policies(first_factors: Sequence[str]) -> dict[str, Any]:
+    """CreateUserPool's Policies: moto's default password policy, and the first factors."""
+    return {
+        "PasswordPolicy": _PASSWORD_POLICY,
+        "SignInPolicy": {"AllowedFirstAuthFactors": list(first_factors)},
+    }
+
+
+def _auth_flows(*, user_auth: bool, custom_auth: bool) -> list[str]:
+    flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    return flows + ["ALLOW_USER_AUTH"] * user_auth + ["ALLOW_CUSTOM_AUTH"] * custom_auth
 
 
 def _strong_password() -> str:

@@ -12,8 +12,14 @@ included) to moto:
 - RevokeToken, GlobalSignOut, and GetTokensFromRefreshToken with rotation for
   app clients created with ``RefreshTokenRotation={"Feature": "ENABLED"}``
   (such clients refuse REFRESH_TOKEN_AUTH);
-- any challenge after the first factor (:meth:`StrictFront.plan_challenges`),
-  and SMS_MFA in pools created with ``MfaConfiguration="ON"``;
+- every sign-in flow and step of Amplify v6 (``_sign_in.py``): CUSTOM_AUTH
+  with or without SRP (:meth:`StrictFront.script_custom_challenge`),
+  USER_AUTH with its first factors and SELECT_CHALLENGE, NEW_PASSWORD_REQUIRED
+  for a temporary password, the pool's MFA (SMS, TOTP checked with pyotp,
+  email) and MFA_SETUP with AssociateSoftwareToken / VerifySoftwareToken;
+  challenge sessions expire and count wrong codes; codes are "delivered" to
+  :attr:`StrictFront.sent_codes`;
+- any challenge after the password, planned by a test (:meth:`StrictFront.plan_challenges`);
 - device tracking, in pools created with ``DeviceConfiguration``: new devices
   (``NewDeviceMetadata``), ConfirmDevice, UpdateDeviceStatus, ForgetDevice,
   ListDevices, GetDevice, refresh tokens bound to their device, and
@@ -38,6 +44,8 @@ import aiohttp
 from aiohttp import web
 
 from ._challenges import Plan
+from ._codes import SentCode
+from ._custom_auth import CustomRound
 from ._devices import DeviceSnapshot
 from ._faults import Fault, FaultInjector, fault_response
 from ._loopback import serve_on_loopback
@@ -54,13 +62,17 @@ class StrictFront:
     Test controls, besides the methods:
 
     - ``calls``, ``requests``, ``timeline``: every call, as it came;
-    - ``mfa_code``: the code SMS_MFA accepts in a pool with
-      ``MfaConfiguration="ON"`` ("123456" unless set);
+    - ``mfa_code``: the code every delivered one-time code has ("123456"
+      unless set), and the answer of an unscripted custom challenge;
+    - ``sent_codes``: every code delivered, in order (:class:`SentCode`);
+    - ``session_ttl``: seconds a challenge session lives (180 unless set);
+    - ``code_attempts``: wrong codes a challenge session takes (3 unless set);
     - ``device_proofs``: DEVICE_PASSWORD_VERIFIER proofs counted as
       ``"accepted"`` or ``"refused"``;
-    - :meth:`devices`: a user's devices as the front keeps them.
+    - :meth:`devices`: a user's devices as the front keeps them;
+    - :meth:`totp_secrets`: the TOTP secret a user set up at sign-in.
 
-    :meth:`reset` forgets all of it, devices included.
+    :meth:`reset` forgets all of it, devices and scripts included.
     """
 
     def __init__(self, upstream: str) -> None:
@@ -98,12 +110,57 @@ class StrictFront:
 
     @property
     def mfa_code(self) -> str:
-        """The SMS_MFA code a pool with ``MfaConfiguration="ON"`` accepts (default "123456")."""
-        return self._cognito.mfa_code
+        """The code of every one-time code delivered: SMS_MFA, EMAIL_OTP, SMS_OTP ("123456")."""
+        return self._cognito.sign_ins.mfa_code
 
     @mfa_code.setter
     def mfa_code(self, code: str) -> None:
-        self._cognito.mfa_code = code
+        self._cognito.sign_ins.mfa_code = code
+
+    @property
+    def sent_codes(self) -> list[SentCode]:
+        """Every code delivered, in order."""
+        return self._cognito.sign_ins.codes.sent
+
+    @property
+    def session_ttl(self) -> float:
+        """Seconds each challenge session lives from when it is issued (Cognito: 180)."""
+        return self._cognito.sign_ins.sessions.session_ttl
+
+    @session_ttl.setter
+    def session_ttl(self, seconds: float) -> None:
+        self._cognito.sign_ins.sessions.session_ttl = seconds
+
+    @property
+    def code_attempts(self) -> int:
+        """Wrong codes a challenge session takes before the next wrong one ends it (3)."""
+        return self._cognito.sign_ins.sessions.code_attempts
+
+    @code_attempts.setter
+    def code_attempts(self, attempts: int) -> None:
+        self._cognito.sign_ins.sessions.code_attempts = attempts
+
+    def script_custom_challenge(self, user_pool_id: str, *rounds: CustomRound) -> None:
+        """What the pool's custom-auth Lambdas do, for its CUSTOM_AUTH sign-ins from now on.
+
+        Round i is issued as CUSTOM_CHALLENGE with ChallengeParameters
+        ``{"USERNAME": <Cognito's username>, **rounds[i].parameters}``; its
+        answer issues the next round, or the tokens after the last; a wrong
+        answer fails the sign-in (``NotAuthorizedException``). Unscripted, a
+        pool asks one round: ``CustomRound({"question": "code?"}, answer=mfa_code)``.
+        """
+        self._cognito.sign_ins.scripts.script(user_pool_id, rounds)
+
+    def totp_secrets(self, user_pool_id: str, username: str) -> str | None:
+        """The TOTP secret the user set up at sign-in (MFA_SETUP), if any.
+
+        Raises:
+            LookupError: No such pool or user.
+        """
+        try:
+            return self._cognito.totp_secret_of(user_pool_id, username)
+        except Refused as refused:
+            raise LookupError(refused.message) from None
 
     @property
     def device_proofs(self) -> Counter[str]:
@@ -131,7 +188,10 @@ class StrictFront:
         return self._cognito.issued_access_keys
 
     def reset(self) -> None:
-        """Forget sessions, revocations, plans, devices, faults and counts; mfa_code is "123456"."""
+        """Forget sessions, revocations, plans, scripts, codes, devices, faults and counts.
+
+        ``mfa_code``, ``session_ttl`` and ``code_attempts`` are back to their defaults.
+        """
         with self._lock:
             self._cognito.reset()
             self._faults.reset()
@@ -177,18 +237,22 @@ class StrictFront:
         *names: str,
         code: str = "123456",
         required_attributes: tuple[str, ...] = (),
-        session_ttl: float = 180.0,
+        session_ttl: float | None = None,
     ) -> None:
-        """Make the next sign-in answer these challenges after the password.
+        """Make the next password sign-in answer these challenges after the password.
+
+        They replace the pool's MFA for that sign-in.
 
         Args:
-            names: ``SMS_MFA``, ``SOFTWARE_TOKEN_MFA``, ``SELECT_MFA_TYPE``,
-                ``NEW_PASSWORD_REQUIRED``, in order.
+            names: ``SMS_MFA``, ``SOFTWARE_TOKEN_MFA``, ``EMAIL_OTP``,
+                ``SELECT_MFA_TYPE``, ``NEW_PASSWORD_REQUIRED``, in order.
             code: The MFA code that is accepted.
             required_attributes: For NEW_PASSWORD_REQUIRED.
-            session_ttl: Seconds before the challenge session expires.
+            session_ttl: Seconds before each challenge session expires
+                (None: ``session_ttl``).
         """
-        self._cognito.challenges.plan(Plan(list(names), code, required_attributes, session_ttl))
+        plan = Plan(list(names), code, required_attributes, session_ttl)
+        self._cognito.sign_ins.sessions.plan(plan)
 
     # -- lifecycle ------------------------------------------------------------
 

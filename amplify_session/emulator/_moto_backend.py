@@ -18,20 +18,37 @@ from ._wire import Refused
 
 __all__ = [
     "access_token_owner",
+    "allowed_first_factors",
+    "allows_flow",
+    "attribute_of",
     "canonical_name",
     "challenges_remembered_devices",
     "client_of",
+    "enabled_mfa_types",
     "forget_refresh_token",
+    "is_temporary",
+    "mfa_config",
+    "missing_required_attributes",
+    "owner_of",
     "pool_by_id",
     "pool_name",
     "refresh_token_owner",
     "remembers_on_prompt",
     "requires_mfa",
     "rotates",
+    "set_mfa_config",
+    "set_user_attributes",
     "set_user_password",
     "tracks_devices",
+    "user_attributes",
     "user_of",
+    "MFA_TYPES",
 ]
+
+#: Cognito's MFA types, in the order its lists name them.
+MFA_TYPES = ("SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP")
+#: An app client's flows when CreateUserPoolClient names none.
+_DEFAULT_FLOWS = ("ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
 
 
 def client_of(client_id: object) -> tuple[Any, Any]:
@@ -105,17 +122,56 @@ def user_of(pool: Any, login: str) -> Any:
 
 
 def set_user_password(pool: Any, login: str, password: str, attributes: Mapping[str, str]) -> None:
-    """Give a user a new password and set (or replace) some of their attributes."""
+    """Give a user a new, permanent password and set (or replace) some of their attributes."""
+    from moto.cognitoidp.models import UserStatus
+
     user = user_of(pool, login)
     user.password = password
+    if is_temporary(user):
+        user.status = UserStatus.CONFIRMED
+    set_user_attributes(user, attributes)
+
+
+def set_user_attributes(user: Any, attributes: Mapping[str, str]) -> None:
+    """Set (or replace) some of a user's attributes."""
     for name, value in attributes.items():
         user.attributes = [a for a in user.attributes if a["Name"] != name]
         user.attributes.append({"Name": name, "Value": value})
 
 
+def user_attributes(user: Any) -> dict[str, str]:
+    """A user's attributes by name."""
+    return {str(a["Name"]): str(a["Value"]) for a in user.attributes}
+
+
+def attribute_of(user: Any, name: str) -> str | None:
+    """One of a user's attributes, if set."""
+    return user_attributes(user).get(name)
+
+
+def is_temporary(user: Any) -> bool:
+    """The user's password is a temporary one an admin set (FORCE_CHANGE_PASSWORD)."""
+    return str(user.status.value) == "FORCE_CHANGE_PASSWORD"
+
+
+def missing_required_attributes(pool: Any, user: Any) -> tuple[str, ...]:
+    """The attributes the pool requires that the user does not have yet (sub aside)."""
+    have = user_attributes(user)
+    return tuple(
+        str(a.name)
+        for a in pool.schema_attributes.values()
+        if a.required and a.name != "sub" and a.name not in have
+    )
+
+
 def canonical_name(pool: Any, user: Any) -> str:
     """Cognito's username: the sub in alias pools, as moto's tokens have it."""
     return str(user.id if pool.extended_config.get("UsernameAttributes") else user.username)
+
+
+def owner_of(pool: Any, user: Any) -> tuple[str, str]:
+    """Whose devices and MFA: the pool id and moto's username (what its access tokens name)."""
+    return str(pool.id), str(user.username)
 
 
 def pool_name(pool: Any) -> str:
@@ -146,6 +202,58 @@ def requires_mfa(pool: Any) -> bool:
         str(getattr(pool, "mfa_config", None) or pool.extended_config.get("MfaConfiguration"))
         == "ON"
     )
+
+
+def mfa_config(pool: Any) -> dict[str, Any]:
+    """GetUserPoolMfaConfig's answer, email MFA included (which moto does not keep)."""
+    answer: dict[str, Any] = {"MfaConfiguration": str(pool.mfa_config)}
+    settings = {
+        "SmsMfaConfiguration": pool.sms_mfa_config,
+        "SoftwareTokenMfaConfiguration": pool.token_mfa_config,
+        "EmailMfaConfiguration": getattr(pool, "email_mfa_config", None),
+    }
+    answer.update({name: value for name, value in settings.items() if value is not None})
+    return answer
+
+
+def set_mfa_config(pool: Any, mode: str, settings: Mapping[str, Any]) -> None:
+    """SetUserPoolMfaConfig: ``mode`` ON, OPTIONAL or OFF, and each type's configuration.
+
+    A type left out of ``settings`` keeps its configuration, as Cognito does.
+    """
+    pool.mfa_config = mode
+    if "SmsMfaConfiguration" in settings:
+        pool.sms_mfa_config = settings["SmsMfaConfiguration"]
+    if "SoftwareTokenMfaConfiguration" in settings:
+        pool.token_mfa_config = settings["SoftwareTokenMfaConfiguration"]
+    if "EmailMfaConfiguration" in settings:
+        # moto has no email MFA: the front keeps it on moto's pool, which a reset forgets.
+        pool.email_mfa_config = settings["EmailMfaConfiguration"]
+
+
+def enabled_mfa_types(pool: Any) -> tuple[str, ...]:
+    """The MFA types the pool offers; SMS alone in a pool made with MfaConfiguration ON only."""
+    enabled = (
+        pool.sms_mfa_config is not None,
+        bool((pool.token_mfa_config or {}).get("Enabled")),
+        getattr(pool, "email_mfa_config", None) is not None,
+    )
+    types = tuple(name for name, on in zip(MFA_TYPES, enabled, strict=True) if on)
+    if not types and str(pool.mfa_config) in ("ON", "OPTIONAL"):
+        return ("SMS_MFA",)
+    return types
+
+
+def allows_flow(client: Any, flow: str) -> bool:
+    """The app client's ExplicitAuthFlows has ``flow`` (``"ALLOW_CUSTOM_AUTH"``...)."""
+    flows = client.extended_config.get("ExplicitAuthFlows") or _DEFAULT_FLOWS
+    return flow in flows
+
+
+def allowed_first_factors(pool: Any) -> tuple[str, ...]:
+    """The pool's SignInPolicy.AllowedFirstAuthFactors (Cognito's default: PASSWORD)."""
+    policy = (pool.extended_config.get("Policies") or {}).get("SignInPolicy") or {}
+    return tuple(policy.get("AllowedFirstAuthFactors") or ("PASSWORD",))
 
 
 def rotates(client: Any) -> bool:

@@ -1,59 +1,55 @@
 """The Cognito operations the front answers itself, where moto is lax.
 
-- InitiateAuth: USER_SRP_AUTH with a real proof, USER_PASSWORD_AUTH, and
-  REFRESH_TOKEN_AUTH, each checking SECRET_HASH; then the planned challenges.
-- RespondToAuthChallenge: PASSWORD_VERIFIER, the planned challenges, SMS_MFA
-  in pools with MfaConfiguration "ON", and DEVICE_SRP_AUTH /
-  DEVICE_PASSWORD_VERIFIER for a remembered device (which skips MFA).
+- InitiateAuth and RespondToAuthChallenge for every sign-in flow and step
+  (``_sign_in.py``), AssociateSoftwareToken and VerifySoftwareToken with a
+  challenge Session (``_mfa_setup.py``); REFRESH_TOKEN_AUTH here, checking
+  SECRET_HASH from the token owner's Cognito username.
 - GetTokensFromRefreshToken (with rotation) and RevokeToken, which moto
   answers with a 500; both refresh calls check the device key in pools
   that track devices.
 - ConfirmDevice, UpdateDeviceStatus, ForgetDevice, ListDevices, GetDevice,
   which moto does not implement (``_devices.py``).
+- SetUserPoolMfaConfig and GetUserPoolMfaConfig, with the email MFA moto
+  does not keep.
 - GetCredentialsForIdentity: a new key every time, as Cognito hands out.
 
-Tokens still come from moto: the front signs in to moto with the user's
-password once the user has proved it.
+ClientMetadata, on every call that takes it, must be a map of strings.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ._challenges import ChallengeSessions, Plan
-from ._devices import DeviceRegistry, DeviceSignIn, DeviceSnapshot, DeviceSrpSessions, Owner
+from ._devices import DeviceRegistry, DeviceSnapshot, DeviceSrpSessions, Owner
+from ._mfa_setup import associate_software_token, verify_software_token
 from ._moto_backend import (
     access_token_owner,
     canonical_name,
-    challenges_remembered_devices,
     client_of,
     forget_refresh_token,
+    mfa_config,
+    owner_of,
     pool_by_id,
     refresh_token_owner,
     remembers_on_prompt,
-    requires_mfa,
     rotates,
+    set_mfa_config,
     tracks_devices,
     user_of,
 )
 from ._refresh_tokens import RefreshTokens
 from ._secret_hash import check_client_secret, check_secret_hash, moto_secret_hash
-from ._srp import SrpSessions
+from ._sign_in import SignIns
 from ._upstream import Upstream
-from ._wire import IDENTITY, IDP, Refused
+from ._wire import IDENTITY, Refused
 
-__all__ = ["CognitoOperations", "Operation"]
+__all__ = ["CognitoOperations", "Operation", "check_client_metadata"]
 
 Operation = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-
-#: The MFA code a pool with MfaConfiguration "ON" accepts, unless told otherwise.
-DEFAULT_MFA_CODE = "123456"
-_MFA_SESSION_TTL = 180.0
 
 
 class CognitoOperations:
@@ -65,13 +61,11 @@ class CognitoOperations:
         self.reset()
 
     def reset(self) -> None:
-        """Forget sign-ins under way, plans, rotations, revocations and issued keys."""
-        self.srp = SrpSessions()
-        self.challenges = ChallengeSessions()
+        """Forget sign-ins, their controls, rotations, revocations, devices and issued keys."""
         self.refresh_tokens = RefreshTokens()
         self.devices = DeviceRegistry()
         self.device_srp = DeviceSrpSessions()
-        self.mfa_code = DEFAULT_MFA_CODE
+        self.sign_ins = SignIns(lambda: self.upstream, self.devices, self.device_srp)
         self.issued_access_keys: list[str] = []
 
     @property
@@ -82,7 +76,12 @@ class CognitoOperations:
     def devices_of(self, user_pool_id: str, login: str) -> list[DeviceSnapshot]:
         """The user's devices, confirmed or not, oldest first."""
         pool = pool_by_id(user_pool_id)
-        return self.devices.snapshot(_owner(pool, user_of(pool, login)))
+        return self.devices.snapshot(owner_of(pool, user_of(pool, login)))
+
+    def totp_secret_of(self, user_pool_id: str, login: str) -> str | None:
+        """The TOTP secret the user set up at sign-in, if any."""
+        pool = pool_by_id(user_pool_id)
+        return self.sign_ins.enrolments.totp_secret(owner_of(pool, user_of(pool, login)))
 
     def connect(self, upstream: Upstream) -> None:
         """Call moto through ``upstream`` from now on."""
@@ -93,6 +92,10 @@ class CognitoOperations:
         handlers: dict[str, Operation] = {
             "InitiateAuth": self._initiate_auth,
             "RespondToAuthChallenge": self._respond_to_auth_challenge,
+            "AssociateSoftwareToken": self._associate_software_token,
+            "VerifySoftwareToken": self._verify_software_token,
+            "SetUserPoolMfaConfig": self._set_user_pool_mfa_config,
+            "GetUserPoolMfaConfig": self._get_user_pool_mfa_config,
             "GetTokensFromRefreshToken": self._get_tokens_from_refresh_token,
             "RevokeToken": self._revoke_token,
             "GetCredentialsForIdentity": self._get_credentials_for_identity,
@@ -113,6 +116,7 @@ class CognitoOperations:
 
     async def _initiate_auth(self, body: dict[str, Any]) -> dict[str, Any]:
         pool, client = client_of(body.get("ClientId"))
+        check_client_metadata(body)
         flow = body.get("AuthFlow")
         params = body.get("AuthParameters") or {}
         if flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
@@ -122,127 +126,39 @@ class CognitoOperations:
                     "Refresh token rotation is enabled: use GetTokensFromRefreshToken.",
                 )
             return await self._refresh(pool, client, params.get("REFRESH_TOKEN"), params)
-        login = params.get("USERNAME", "")
-        check_secret_hash(client, login, params.get("SECRET_HASH"))
-        user = user_of(pool, login)
-        device_key = self._device_key(pool, user, params.get("DEVICE_KEY"))
-        if flow == "USER_PASSWORD_AUTH":
-            if params.get("PASSWORD") != user.password:
-                raise Refused("NotAuthorizedException", "Incorrect username or password.")
-            return await self._after_password(pool, client, login, user, device_key)
-        if flow == "USER_SRP_AUTH":
-            return self.srp.challenge(
-                pool, client, login, user, params.get("SRP_A", ""), device_key
-            )
-        raise Refused("InvalidParameterException", f"Unsupported AuthFlow {flow}")
+        return await self.sign_ins.initiate_auth(pool, client, flow, params)
 
     async def _respond_to_auth_challenge(self, body: dict[str, Any]) -> dict[str, Any]:
         pool, client = client_of(body.get("ClientId"))
-        name = body.get("ChallengeName")
-        responses = body.get("ChallengeResponses") or {}
-        check_secret_hash(client, responses.get("USERNAME", ""), responses.get("SECRET_HASH"))
-        if name == "PASSWORD_VERIFIER":
-            login, device_key = self.srp.verify(pool, client, responses)
-            user = user_of(pool, login)
-            device_key = self._device_key(pool, user, responses.get("DEVICE_KEY")) or device_key
-            return await self._after_password(pool, client, login, user, device_key)
-        session = body.get("Session", "")
-        if name == "DEVICE_SRP_AUTH":
-            return self.device_srp.challenge(self.devices, client.id, session, responses)
-        if name == "DEVICE_PASSWORD_VERIFIER":
-            sign_in = self.device_srp.verify(self.devices, client.id, session, responses)
-            user = user_of(pool, sign_in.login)
-            return await self._signed_in(pool, client, sign_in.login, user, sign_in.device_key)
-        state = self.challenges.find(session)
-        if state is None:
-            return await self._moto_challenge(body)
-        remaining = self.challenges.answer(pool, session, state, name, responses)
-        if remaining:
-            return self.challenges.issue(
-                state.login, state.canonical, remaining, state.plan, state.device_key
+        check_client_metadata(body)
+        return await self.sign_ins.respond_to_auth_challenge(pool, client, body)
+
+    async def _associate_software_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        if "AccessToken" in body:  # a signed-in user's: moto's
+            return await self.upstream.user_pool("AssociateSoftwareToken", body)
+        return associate_software_token(self.sign_ins.sessions, body.get("Session"))
+
+    async def _verify_software_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        if "AccessToken" in body:
+            return await self.upstream.user_pool("VerifySoftwareToken", body)
+        sessions = self.sign_ins.sessions
+        return verify_software_token(sessions, body.get("Session"), body.get("UserCode"))
+
+    # -- the pool's MFA settings ----------------------------------------------------
+
+    async def _set_user_pool_mfa_config(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Email MFA included, which moto does not keep."""
+        pool = pool_by_id(str(body.get("UserPoolId")))
+        mode = body.get("MfaConfiguration", str(pool.mfa_config))
+        if mode not in ("ON", "OFF", "OPTIONAL"):
+            raise Refused(
+                "InvalidParameterException", "MfaConfiguration must be ON, OFF or OPTIONAL."
             )
-        user = user_of(pool, state.login)
-        # Cognito reads the device from the last answer: an MFA code sent without
-        # DEVICE_KEY gets a new device (amplify-android#3289).
-        device_key = self._device_key(pool, user, responses.get("DEVICE_KEY"))
-        return await self._after_challenges(pool, client, state.login, user, device_key)
+        set_mfa_config(pool, mode, body)
+        return mfa_config(pool)
 
-    async def _moto_challenge(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A challenge session the front did not open: moto's to answer."""
-        status, text, _ = await self.upstream.call(
-            IDP + "RespondToAuthChallenge", json.dumps(body).encode()
-        )
-        answer: dict[str, Any] = json.loads(text)
-        if status != 200:
-            raise Refused(str(answer.get("__type")), str(answer.get("message")), status)
-        return answer
-
-    def _device_key(self, pool: Any, user: Any, key: object) -> str | None:
-        """A sign-in's DEVICE_KEY: one of the user's devices, else "Device does not exist."."""
-        if not key or not tracks_devices(pool):
-            return None
-        self.devices.device(_owner(pool, user), str(key))
-        return str(key)
-
-    async def _after_password(
-        self, pool: Any, client: Any, login: str, user: Any, device_key: str | None
-    ) -> dict[str, Any]:
-        """The password is proven: the planned challenges, else the device or MFA, then tokens."""
-        plan = self.challenges.take_plan()
-        if plan is None and requires_mfa(pool) and self._remembered(pool, user, device_key) is None:
-            plan = Plan(["SMS_MFA"], self.mfa_code, (), _MFA_SESSION_TTL)
-        if plan is not None and plan.names:
-            canonical = canonical_name(pool, user)
-            return self.challenges.issue(login, canonical, plan.names, plan, device_key)
-        return await self._after_challenges(pool, client, login, user, device_key)
-
-    async def _after_challenges(
-        self, pool: Any, client: Any, login: str, user: Any, device_key: str | None
-    ) -> dict[str, Any]:
-        """The user's factors are proven: a remembered device proves itself, then tokens."""
-        device = self._remembered(pool, user, device_key)
-        if device is None:
-            return await self._signed_in(pool, client, login, user, device_key)
-        sign_in = DeviceSignIn(
-            client.id, login, canonical_name(pool, user), _owner(pool, user), device, 0.0
-        )
-        return self.device_srp.issue(sign_in)
-
-    def _remembered(self, pool: Any, user: Any, device_key: str | None) -> str | None:
-        """The sign-in's device, if it is to sign in with device SRP (and skip MFA)."""
-        if device_key is None or not challenges_remembered_devices(pool):
-            return None
-        device = self.devices.device(_owner(pool, user), device_key)
-        return device.key if device.confirmed and device.remembered else None
-
-    async def _signed_in(
-        self, pool: Any, client: Any, login: str, user: Any, device_key: str | None
-    ) -> dict[str, Any]:
-        """moto's tokens, bound to the sign-in's confirmed device or to a new one."""
-        answer = await self._moto_tokens(client, login, user.password)
-        if not tracks_devices(pool):
-            return answer
-        result = answer["AuthenticationResult"]
-        owner = _owner(pool, user)
-        key, new_device = self.devices.settle(owner, device_key, pool.region)
-        self.devices.bind(result["RefreshToken"], owner, key)
-        if new_device is not None:
-            result["NewDeviceMetadata"] = new_device
-        return answer
-
-    async def _moto_tokens(self, client: Any, login: str, password: str) -> dict[str, Any]:
-        return await self.upstream.user_pool(
-            "InitiateAuth",
-            {
-                "AuthFlow": "USER_PASSWORD_AUTH",
-                "ClientId": client.id,
-                "AuthParameters": {
-                    "USERNAME": login,
-                    "PASSWORD": password,
-                    **moto_secret_hash(client, login),
-                },
-            },
-        )
+    async def _get_user_pool_mfa_config(self, body: dict[str, Any]) -> dict[str, Any]:
+        return mfa_config(pool_by_id(str(body.get("UserPoolId"))))
 
     # -- refresh, rotation, revocation ------------------------------------------
 
@@ -283,6 +199,7 @@ class CognitoOperations:
     async def _get_tokens_from_refresh_token(self, body: dict[str, Any]) -> dict[str, Any]:
         pool, client = client_of(body.get("ClientId"))
         check_client_secret(client, body.get("ClientSecret"))
+        check_client_metadata(body)
         token = body.get("RefreshToken")
         moto_token, moto_username = self._owner(pool, token)
         user_of(pool, moto_username)  # deleted, disabled, reset...
@@ -355,12 +272,18 @@ class CognitoOperations:
         return answer
 
 
-def _owner(pool: Any, user: Any) -> Owner:
-    """Whose devices: the pool and moto's username (what its access tokens name)."""
-    return str(pool.id), str(user.username)
-
-
 def _token_owner(body: Mapping[str, Any]) -> tuple[Any, Owner]:
     """The pool and the user of the call's AccessToken."""
     pool, user = access_token_owner(body.get("AccessToken"))
-    return pool, _owner(pool, user)
+    return pool, owner_of(pool, user)
+
+
+def check_client_metadata(body: Mapping[str, Any]) -> None:
+    """ClientMetadata, when sent, is a map of strings (it goes to the pool's Lambdas)."""
+    metadata = body.get("ClientMetadata")
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise Refused("InvalidParameterException", "ClientMetadata must be a map of strings.")

@@ -1,15 +1,19 @@
-"""Server-side SRP-6a for USER_SRP_AUTH, written independently of the client's module.
+"""Server-side SRP-6a for PASSWORD_VERIFIER, written independently of the client's module.
 
-moto accepts any proof; the front checks it, so a wrong password fails the
-PASSWORD_VERIFIER step as it does against Cognito.
+USER_SRP_AUTH, CUSTOM_AUTH with ``CHALLENGE_NAME: "SRP_A"`` and USER_AUTH's
+PASSWORD_SRP all prove the password this way. moto accepts any proof; the
+front checks it, so a wrong password fails the PASSWORD_VERIFIER step as it
+does against Cognito.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
+import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -24,6 +28,8 @@ _TIMESTAMP = re.compile(
 )
 _WRONG = "Incorrect username or password."
 
+T = TypeVar("T")
+
 
 def well_formed_timestamp(timestamp: str) -> bool:
     """TIMESTAMP as Cognito's clients write it: ``Tue Mar 5 09:07:02 UTC 2024``."""
@@ -31,31 +37,34 @@ def well_formed_timestamp(timestamp: str) -> bool:
 
 
 @attrs.define
-class _SrpState:
+class _SrpState(Generic[T]):
     client_id: str
-    login: str
     canonical: str
     exchange: SrpChallenge
-    device_key: str | None
+    then: T
+    session: str | None
+    expires_at: float
 
 
-class SrpSessions:
+class SrpSessions(Generic[T]):
     """The PASSWORD_VERIFIER challenges issued and not yet answered, by secret block.
 
+    Each keeps what the sign-in does once the password is proven (``then``).
     The arithmetic is the in-memory fake's (``testing._server_checks``): one
     server-side SRP, written apart from the client's.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._states: dict[str, _SrpState] = {}
+        self._states: dict[str, _SrpState[T]] = {}
 
     def challenge(
-        self, pool: Any, client: Any, login: str, user: Any, srp_a: str, device_key: str | None
+        self, pool: Any, client: Any, user: Any, srp_a: str, then: T, *, session: bool, ttl: float
     ) -> dict[str, Any]:
-        """Answer USER_SRP_AUTH: the PASSWORD_VERIFIER challenge for ``user``.
+        """The PASSWORD_VERIFIER challenge for ``user``, answerable for ``ttl`` seconds.
 
-        ``device_key`` (InitiateAuth's DEVICE_KEY) is kept for the answer.
+        ``session``: the challenge comes with a Session the answer must carry
+        (custom auth and USER_AUTH); USER_SRP_AUTH's has none.
         """
         canonical = canonical_name(pool, user)
         # moto keeps the password itself: the verifier is made per exchange.
@@ -68,11 +77,12 @@ class SrpSessions:
             raise Refused("NotAuthorizedException", _WRONG) from None
         except ValueError:
             raise Refused("InvalidParameterException", "SRP_A is not a valid number") from None
+        session_id = str(uuid.uuid4()) if session else None
         with self._lock:
             self._states[exchange.secret_block] = _SrpState(
-                client.id, login, canonical, exchange, device_key
+                client.id, canonical, exchange, then, session_id, time.monotonic() + ttl
             )
-        return {
+        answer: dict[str, Any] = {
             "ChallengeName": "PASSWORD_VERIFIER",
             "ChallengeParameters": {
                 **exchange.parameters,
@@ -80,20 +90,23 @@ class SrpSessions:
                 "USERNAME": canonical,
             },
         }
+        if session_id is not None:
+            answer["Session"] = session_id
+        return answer
 
-    def verify(
-        self, pool: Any, client: Any, responses: Mapping[str, str]
-    ) -> tuple[str, str | None]:
-        """Check a PASSWORD_VERIFIER answer (once).
-
-        Returns the login that proved its password, and the DEVICE_KEY its
-        InitiateAuth sent.
-        """
+    def verify(self, pool: Any, client: Any, session: object, responses: Mapping[str, str]) -> T:
+        """Check a PASSWORD_VERIFIER answer (once); what the sign-in does next."""
         block = responses.get("PASSWORD_CLAIM_SECRET_BLOCK", "")
         with self._lock:
             state = self._states.pop(block, None)
         if state is None or state.client_id != client.id:
             raise Refused("NotAuthorizedException", _WRONG)
+        if state.session is not None and session != state.session:
+            raise Refused("NotAuthorizedException", "Invalid session for the user.")
+        if time.monotonic() > state.expires_at:
+            raise Refused(
+                "NotAuthorizedException", "Invalid session for the user, session is expired."
+            )
         timestamp = responses.get("TIMESTAMP", "")
         if not well_formed_timestamp(timestamp) or responses.get("USERNAME") != state.canonical:
             raise Refused("InvalidParameterException", "TIMESTAMP or USERNAME is malformed.")
@@ -106,4 +119,4 @@ class SrpSessions:
         )
         if not proved:
             raise Refused("NotAuthorizedException", _WRONG)
-        return state.login, state.device_key
+        return state.then
