@@ -32,7 +32,9 @@ RUNNER = Path(__file__).parents[1] / "support" / "readme_runner.py"
 @pytest.fixture
 def readme_pool(amplify_emulator: Emulator) -> EmulatedPool:
     amplify_emulator.reset()
-    pool = amplify_emulator.provision(username=USERNAME, password=PASSWORD)
+    pool = amplify_emulator.provision(
+        username=USERNAME, password=PASSWORD, first_factors=("PASSWORD", "EMAIL_OTP")
+    )
     amplify_emulator.client("s3").create_bucket(Bucket="photos")
     return pool
 
