@@ -23,12 +23,14 @@ from amplify_session import (
     CodeMismatchException,
     FileStorage,
     InvalidParameterException,
+    MemoryStorage,
     NotAuthorizedException,
     SessionManager,
     SignInException,
     SignInResult,
 )
 from amplify_session.emulator import CustomRound, EmulatedPool, Emulator
+from tests.support.devices import sign_in_with_mfa
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).parents[2]
@@ -608,3 +610,46 @@ async def test_a_challenge_started_in_one_process_is_finished_in_another(
     ) as manager:
         await signed_in_and_refreshing(manager, amplify_emulator)
     _no_password_sent(amplify_emulator, choice_pool.password)
+
+
+async def test_client_metadata_goes_with_the_automatic_answers_and_a_rotating_refresh(
+    amplify_emulator: Emulator,
+) -> None:
+    amplify_emulator.reset()
+    rotating = amplify_emulator.provision(refresh_token_rotation=True)
+    config = rotating.config(client_metadata={"tenant": "green"}, refresh_token_rotation=True)
+    async with SessionManager(config) as manager:
+        await manager.sign_in(rotating.username, rotating.password)
+        await manager.fetch_auth_session(force_refresh=True)
+    sent = [
+        (op, body.get("ChallengeName") or body.get("AuthFlow"), body.get("ClientMetadata"))
+        for op, body in amplify_emulator.front.requests
+        if op in ("InitiateAuth", "RespondToAuthChallenge", "GetTokensFromRefreshToken")
+    ]
+    assert sent == [
+        ("InitiateAuth", "USER_SRP_AUTH", {"tenant": "green"}),
+        ("RespondToAuthChallenge", "PASSWORD_VERIFIER", {"tenant": "green"}),
+        ("GetTokensFromRefreshToken", None, {"tenant": "green"}),
+    ]
+
+
+async def test_client_metadata_goes_with_a_remembered_devices_proof(
+    tracking_pool: EmulatedPool, amplify_emulator: Emulator
+) -> None:
+    storage = MemoryStorage()
+    config = tracking_pool.config(client_metadata={"tenant": "red"})
+    async with SessionManager(config, storage=storage) as manager:
+        await sign_in_with_mfa(manager, tracking_pool, amplify_emulator)
+        await manager.sign_out()
+        amplify_emulator.front.requests.clear()
+        assert (await manager.sign_in(tracking_pool.username, tracking_pool.password)).is_signed_in
+    answers = [
+        (body["ChallengeName"], body.get("ClientMetadata"))
+        for op, body in amplify_emulator.front.requests
+        if op == "RespondToAuthChallenge"
+    ]
+    assert answers == [
+        ("PASSWORD_VERIFIER", {"tenant": "red"}),
+        ("DEVICE_SRP_AUTH", {"tenant": "red"}),
+        ("DEVICE_PASSWORD_VERIFIER", {"tenant": "red"}),
+    ]
