@@ -653,3 +653,44 @@ async def test_client_metadata_goes_with_a_remembered_devices_proof(
         ("DEVICE_SRP_AUTH", {"tenant": "red"}),
         ("DEVICE_PASSWORD_VERIFIER", {"tenant": "red"}),
     ]
+
+
+async def test_an_app_client_with_a_secret_sends_secret_hash_on_every_step(
+    amplify_emulator: Emulator,
+) -> None:
+    """The front checks SECRET_HASH on every InitiateAuth and RespondToAuthChallenge."""
+    amplify_emulator.reset()
+    pool = amplify_emulator.provision(
+        generate_secret=True,
+        first_factors=("PASSWORD", "EMAIL_OTP"),
+        mfa_required=True,
+        mfa_types=("SOFTWARE_TOKEN_MFA",),
+        custom_auth=True,
+    )
+    async with SessionManager(pool.config()) as manager:
+        await manager.sign_in(pool.username, auth_flow="USER_AUTH")
+        await manager.confirm_sign_in("EMAIL_OTP")
+        assert (await manager.confirm_sign_in(amplify_emulator.front.mfa_code)).is_signed_in
+        await manager.sign_out()
+        result = await manager.sign_in(pool.username, pool.password)
+        details = result.next_step.totp_setup_details
+        assert details is not None
+        assert (await manager.confirm_sign_in(pyotp.TOTP(details.shared_secret).now())).is_signed_in
+        await manager.sign_out()
+        await manager.sign_in(pool.username, auth_flow="CUSTOM_WITHOUT_SRP")
+        assert (await manager.confirm_sign_in(amplify_emulator.front.mfa_code)).is_signed_in
+        await signed_in_and_refreshing(manager, amplify_emulator)
+    hashed = [
+        op
+        for op, body in amplify_emulator.front.requests
+        if op in ("InitiateAuth", "RespondToAuthChallenge")
+        and "SECRET_HASH"
+        in {**body.get("AuthParameters", {}), **body.get("ChallengeResponses", {})}
+    ]
+    assert len(hashed) == len(
+        [
+            op
+            for op, _ in amplify_emulator.front.requests
+            if op in ("InitiateAuth", "RespondToAuthChallenge")
+        ]
+    )
