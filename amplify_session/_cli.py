@@ -237,12 +237,16 @@ def sign_in(
     is not a terminal); it is never an argument. Interrupted at a prompt, the
     sign-in can be finished with --resume within 3 minutes.
     """
+    if preferred_challenge is not None and auth_flow != "USER_AUTH":
+        raise click.UsageError("--challenge goes with --flow USER_AUTH")
+    if not resume and username is None:
+        raise click.UsageError("USERNAME is required (or --resume)")
     waiting = PendingSignInFile(context.session_file())
     metadata = _metadata_of(client_metadata)
+    config = _run_sync(context.config)
+    client_id = config.user_pool_client_id
     if resume:
-        key, state, step = _run_sync(waiting.load)
-    elif username is None:
-        raise click.UsageError("USERNAME is required (or --resume)")
+        key, state, step = _run_sync(lambda: waiting.load(client_id))
     else:
         key, state, step = waiting.new_key(), None, None
         password = _password() if uses_password(auth_flow, preferred_challenge) else None
@@ -262,12 +266,12 @@ def sign_in(
                 client_metadata=metadata,
             )
         while not result.is_signed_in:
-            waiting.save(key, result)
+            waiting.save(key, client_id, result)
             result = await _answer(manager, result.next_step, metadata, None)
         click.echo(f"signed in as {(await manager.get_current_user()).username}")
 
     try:
-        _run(_managed(PendingSignInFile.config_for(context.config(), key), context, run))
+        _run(_managed(PendingSignInFile.config_for(config, key), context, run))
     except click.Abort:
         if waiting.path.exists():
             click.echo(

@@ -12,10 +12,13 @@ never kept.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import secrets
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ import attrs
 import click
 
 from ._config import AuthConfig
-from ._errors import InvalidParameterException
+from ._errors import InvalidParameterException, StorageException
 from ._models import SignInNextStep, SignInResult
 from ._sign_in_steps import Step
 
@@ -53,50 +56,88 @@ class PendingSignInFile:
         """A key for a new sign-in's states (each CLI run is another process)."""
         return secrets.token_urlsafe(32)
 
-    def save(self, key: str, result: SignInResult) -> None:
-        """Keep the waiting step (atomically, owner-only)."""
+    def save(self, key: str, client_id: str, result: SignInResult) -> None:
+        """Keep the waiting step (atomically, owner-only).
+
+        Raises:
+            StorageException: The file cannot be written.
+        """
         step = result.next_step
         record = {
+            "client": client_id,
             "key": key,
             "state": step.state,
             "step": {name: _plain(getattr(step, name)) for name in _STEP_FIELDS},
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            json.dump(record, file)
-        os.replace(temporary, self.path)
+        with _storage_errors(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # A temporary file of its own (mkstemp: mode 0600), so runs never share one.
+            descriptor, temporary = tempfile.mkstemp(
+                prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent
+            )
+            try:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                    json.dump(record, file)
+                os.replace(temporary, self.path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
 
-    def load(self) -> tuple[str, str, SignInNextStep]:
-        """The key, the state and the step of the waiting sign-in.
+    def load(self, client_id: str) -> tuple[str, str, SignInNextStep]:
+        """The key, the state and the step of the sign-in waiting for ``client_id``.
 
         Raises:
-            InvalidParameterException: None is waiting (or the file is not ours).
+            InvalidParameterException: None is waiting, it is another app client's,
+                or the file is not ours.
+            StorageException: The file cannot be read.
         """
         try:
-            record = json.loads(self.path.read_text(encoding="utf-8"))
+            with _storage_errors(self.path):
+                text = self.path.read_text(encoding="utf-8")
+        except StorageException as err:
+            if isinstance(err.underlying_error, FileNotFoundError):
+                raise InvalidParameterException(
+                    "no sign-in is waiting to be resumed",
+                    recovery_suggestion="Run `sign-in` first.",
+                ) from None
+            raise
+        try:
+            record = json.loads(text)
             fields = {k: v for k, v in record["step"].items() if k in _STEP_FIELDS}
             for name in ("missing_attributes", "allowed_mfa_types", "available_challenges"):
                 fields[name] = tuple(fields.get(name, ()))
             step = SignInNextStep(**fields)
-            return str(record["key"]), str(record["state"]), step
-        except FileNotFoundError:
-            raise InvalidParameterException(
-                "no sign-in is waiting to be resumed", recovery_suggestion="Run `sign-in` first."
-            ) from None
-        except (ValueError, KeyError, TypeError, AttributeError):
+            key, state, client = str(record["key"]), str(record["state"]), record["client"]
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise InvalidParameterException(
                 f"{self.path} does not hold a waiting sign-in", recovery_suggestion="Sign in again."
             ) from None
+        if client != client_id:
+            raise InvalidParameterException(
+                "the waiting sign-in is another app client's",
+                recovery_suggestion="Resume it with that client's configuration.",
+            )
+        return key, state, step
 
     def discard(self) -> None:
         """The sign-in ended (signed in, or refused): nothing is left to resume."""
-        self.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a leftover is refused by the next --resume
+            self.path.unlink(missing_ok=True)
 
     @staticmethod
     def config_for(config: AuthConfig, key: str) -> AuthConfig:
         return attrs.evolve(config, sign_in_state_key=key)
+
+
+@contextlib.contextmanager
+def _storage_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as err:
+        raise StorageException(
+            f"the waiting sign-in's file {path} cannot be used ({err.strerror or err})",
+            underlying_error=err,
+        ) from None
 
 
 def _plain(value: Any) -> Any:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from os import PathLike
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -181,9 +180,31 @@ def check_client_metadata(value: object, where: str = "client_metadata") -> None
         raise InvalidParameterException(f"{where} must be a mapping of strings to strings")
 
 
+class _ReadOnlyMetadata(Mapping[str, str]):
+    """A config's own read-only copy of its ClientMetadata, so a config shared by
+    managers cannot change under them; unlike MappingProxyType it pickles and copies
+    (a config goes to worker processes)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, str]) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return repr(self._items)
+
+
 def _frozen_metadata(value: object) -> object:
-    """A read-only copy, so a config shared by managers cannot change under them."""
-    return MappingProxyType(dict(value)) if isinstance(value, Mapping) else value
+    return _ReadOnlyMetadata(value) if isinstance(value, Mapping) else value
 
 
 def _check_config_metadata(_: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -282,6 +282,7 @@ class SessionManager:
         """
         require_text("challenge_response", challenge_response)
         check_client_metadata(client_metadata)
+        check_client_metadata(user_attributes, "user_attributes")
         self._bind_to_running_loop()
         async with self._lock:
             return await self._desk.confirm(

@@ -29,7 +29,9 @@ from ._errors import (
 from ._models import SignInDetails, SignInNextStep, TOTPSetupDetails
 from ._secret_repr import secret_repr
 from ._sign_in_steps import (
+    FIRST_FACTORS,
     Step,
+    answerable_factors,
     check_flow,
     code_answer,
     first_factor,
@@ -473,6 +475,14 @@ class SignInFlow:
             auth_flow=attempt.auth_flow,
             device=attempt.device,
         )
+        if challenge.name == "SELECT_CHALLENGE" and not answerable_factors(
+            challenge.available_challenges or FIRST_FACTORS
+        ):
+            raise SignInException(
+                "Cognito offers only first factors this library cannot take: WEB_AUTHN"
+                " (passkeys) needs a platform authenticator",
+                recovery_suggestion="Allow EMAIL_OTP, SMS_OTP or PASSWORD for the user.",
+            )
         if challenge.name != "MFA_SETUP":
             return attrs.evolve(pending, step=step_of(challenge))
         types = mfa_setup_types(challenge)

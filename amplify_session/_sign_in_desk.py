@@ -15,10 +15,10 @@ import anyio
 
 from ._config import ClientMetadata
 from ._errors import (
+    AuthError,
+    CodeMismatchException,
     InvalidParameterException,
     InvalidStateException,
-    NotAuthorizedException,
-    ResourceNotFoundException,
     UserAlreadyAuthenticatedException,
 )
 from ._models import SignInNextStep, SignInResult
@@ -103,10 +103,9 @@ class SignInDesk:
                 outcome = await self._source.answer(
                     pending, challenge_response, user_attributes, client_metadata
                 )
-            except (NotAuthorizedException, ResourceNotFoundException):
-                # The challenge session is gone (expired, or spent on an answer
-                # Cognito refused because the presented device vanished).
-                self._pending = None
+            except AuthError as err:
+                if not _step_stays_open(err):
+                    self._pending = None
                 raise
             return await self._settle(outcome, epoch)
         raise _signed_out_meanwhile(scope)
@@ -137,6 +136,18 @@ class SignInDesk:
             raise
         self._signed_in()
         return SignInResult(is_signed_in=True, next_step=SignInNextStep(sign_in_step="DONE"))
+
+
+def _step_stays_open(error: AuthError) -> bool:
+    """Whether the step can still be answered after ``error``.
+
+    A wrong code or an answer the step cannot take leaves it open (Cognito
+    keeps the session for its remaining attempts), and so does a failure to
+    reach Cognito. Anything else (an expired session, a vanished device, an
+    answer the library cannot read, a step it cannot take) means the
+    challenge session is spent: the next answer needs a new sign-in.
+    """
+    return error.retryable or isinstance(error, (CodeMismatchException, InvalidParameterException))
 
 
 def _signed_out_meanwhile(scope: anyio.CancelScope) -> InvalidStateException:

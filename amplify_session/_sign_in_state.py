@@ -41,8 +41,9 @@ _VERSION = 1
 _INFO = b"amplify-session sign-in state v1"
 # Used when no key is configured: states resume in this process only.
 _PROCESS_KEY = secrets.token_urlsafe(32)
-# A state is a few kilobytes (Cognito's sessions are about one); far more is not one of ours.
-_LONGEST_STATE = 64 * 1024
+# A state is a few kilobytes (Cognito's sessions are about one); a custom challenge's
+# parameters may add more. Past this, no state is made (seal) or read (open).
+_LONGEST_STATE = 1024 * 1024
 
 
 class SignInStates:
@@ -57,8 +58,9 @@ class SignInStates:
     def __repr__(self) -> str:
         return f"SignInStates(configured_key={self._configured})"
 
-    def seal(self, pending: PendingChallenge) -> str:
-        """The pending sign-in as an opaque string (no password, device or TOTP secret)."""
+    def seal(self, pending: PendingChallenge) -> str | None:
+        """The pending sign-in as an opaque string (no password, device or TOTP secret);
+        None when it would be too large to be read back (absurd challenge parameters)."""
         challenge = pending.challenge
         payload = {
             "v": _VERSION,
@@ -74,7 +76,8 @@ class SignInStates:
             "available": list(challenge.available_challenges),
         }
         data = json.dumps(payload, separators=(",", ":")).encode()
-        return self._fernet.encrypt_at_time(data, int(self._clock())).decode("ascii")
+        state = self._fernet.encrypt_at_time(data, int(self._clock())).decode("ascii")
+        return state if len(state) <= _LONGEST_STATE else None
 
     def open(self, state: object) -> PendingChallenge:
         """The pending sign-in a state holds.
@@ -85,7 +88,9 @@ class SignInStates:
             NotAuthorizedException: Older than Cognito's challenge session; sign in again.
         """
         if not isinstance(state, str) or not state or len(state) > _LONGEST_STATE:
-            raise InvalidParameterException("state must be the string next_step.state gave")
+            raise InvalidParameterException(
+                "state must be the string next_step.state gave (at most 1 MiB)"
+            )
         token = state.encode("ascii", errors="replace")
         try:
             sealed_at = self._fernet.extract_timestamp(token)

@@ -21,6 +21,7 @@ __all__ = [
     "SUPPORTED_FLOWS",
     "Flow",
     "Step",
+    "answerable_factors",
     "check_flow",
     "code_answer",
     "first_factor",
@@ -116,14 +117,14 @@ def check_flow(auth_flow: object, password: object, preferred_challenge: object)
         InvalidParameterException: An unknown flow or factor, a missing or needless password.
         SignInException: ``WEB_AUTHN``, which needs a platform authenticator.
     """
-    if auth_flow not in _FLOWS:
+    if not isinstance(auth_flow, str) or auth_flow not in _FLOWS:
         raise InvalidParameterException(
             f"auth_flow must be one of {', '.join(SUPPORTED_FLOWS)}, not {auth_flow!r}"
         )
     if preferred_challenge is not None:
         if auth_flow != "USER_AUTH":
             raise InvalidParameterException("preferred_challenge goes with auth_flow='USER_AUTH'")
-        if preferred_challenge not in FIRST_FACTORS:
+        if not isinstance(preferred_challenge, str) or preferred_challenge not in FIRST_FACTORS:
             raise InvalidParameterException(
                 "preferred_challenge must be one of "
                 f"{', '.join(FIRST_FACTORS[:-1])}, not {preferred_challenge!r}"
@@ -204,20 +205,25 @@ def mfa_setup_types(challenge: Challenge) -> tuple[str, ...]:
     return tuple(name for name in ("TOTP", "EMAIL") if _MFA_TYPES[name] in offered)
 
 
+def answerable_factors(available: tuple[str, ...]) -> tuple[str, ...]:
+    """The first factors offered that this library can take (all but WEB_AUTHN)."""
+    return tuple(c for c in available if c in FIRST_FACTORS and c != "WEB_AUTHN")
+
+
 def first_factor(answer: str, available: tuple[str, ...]) -> str:
     """The first factor a FIRST_FACTOR_SELECTION answer chooses.
 
     Raises:
-        InvalidParameterException: Not one of the available ones.
-        SignInException: WEB_AUTHN.
+        InvalidParameterException: Not one of the available ones, or WEB_AUTHN
+            (the step stays open for another choice).
     """
+    choices = answerable_factors(available) or FIRST_FACTORS[:-1]
     if answer == "WEB_AUTHN":
-        raise SignInException(
-            _WEB_AUTHN, recovery_suggestion=f"Choose one of {', '.join(available)}."
+        raise InvalidParameterException(
+            _WEB_AUTHN, recovery_suggestion=f"Choose one of {', '.join(choices)}."
         )
-    if answer not in FIRST_FACTORS or (available and answer not in available):
-        choices = ", ".join(c for c in available if c != "WEB_AUTHN") or ", ".join(FIRST_FACTORS)
-        raise InvalidParameterException(f"answer with one of {choices}")
+    if answer not in choices:
+        raise InvalidParameterException(f"answer with one of {', '.join(choices)}")
     return answer
 
 
@@ -280,6 +286,6 @@ def _json_list(raw: str | None) -> list[str]:
         return []
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # absurdly nested: as good as garbage
         return []
     return [str(v) for v in value] if isinstance(value, list) else []

@@ -306,12 +306,15 @@ class UserPoolClient:
 
 
 def _with_metadata(payload: dict[str, Any], client_metadata: ClientMetadata | None) -> list[str]:
-    """Add ClientMetadata (for the pool's Lambda triggers); its values are scrubbed from
-    error messages like secrets, since what they hold is the caller's business."""
-    if not client_metadata:
-        return []
-    payload["ClientMetadata"] = dict(client_metadata)
-    return list(client_metadata.values())
+    """Add ClientMetadata (for the pool's Lambda triggers).
+
+    Its values are not scrubbed from error messages: they are not credentials,
+    and masking a common word ("user") would mangle Cognito's messages, which
+    the library reads ("Incorrect username or password."). Returns no secrets.
+    """
+    if client_metadata:
+        payload["ClientMetadata"] = dict(client_metadata)
+    return []
 
 
 def _tokens_only(answer: AuthenticationResult | Challenge, operation: str) -> AuthenticationResult:

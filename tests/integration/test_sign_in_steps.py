@@ -310,7 +310,7 @@ async def test_first_factor_selection_then_an_email_code(
         result = await manager.sign_in(choice_pool.username, auth_flow="USER_AUTH")
         assert _step(result) == "CONTINUE_SIGN_IN_WITH_FIRST_FACTOR_SELECTION"
         assert set(result.next_step.available_challenges) >= {"PASSWORD", "EMAIL_OTP"}
-        with pytest.raises(SignInException, match="platform authenticator"):
+        with pytest.raises(InvalidParameterException, match="platform authenticator"):
             await manager.confirm_sign_in("WEB_AUTHN")
         result = await manager.confirm_sign_in("EMAIL_OTP")  # the step stayed open
         assert _step(result) == "CONFIRM_SIGN_IN_WITH_EMAIL_CODE"

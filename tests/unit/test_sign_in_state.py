@@ -212,3 +212,11 @@ def test_the_key_must_be_long_enough_to_be_secret() -> None:
     with pytest.raises(InvalidConfigurationException, match="at least 32 characters"):
         attrs.evolve(_CONFIG, sign_in_state_key="short")
     assert _KEY not in repr(_CONFIG)
+
+
+def test_a_pending_sign_in_too_large_to_read_back_gets_no_state() -> None:
+    """Rather than a state open() would refuse: the step is still answered in this manager."""
+    huge = _pending(
+        challenge=Challenge(name="CUSTOM_CHALLENGE", session="s", parameters={"q": "x" * 2**20})
+    )
+    assert SignInStates(_CONFIG, _Clock()).seal(huge) is None

@@ -158,8 +158,9 @@ def test_first_factor_choice() -> None:
     assert first_factor("EMAIL_OTP", available) == "EMAIL_OTP"
     with pytest.raises(InvalidParameterException, match="PASSWORD_SRP, PASSWORD, EMAIL_OTP"):
         first_factor("SMS_OTP", available)
-    with pytest.raises(SignInException, match="platform authenticator"):
+    with pytest.raises(InvalidParameterException, match="platform authenticator") as info:
         first_factor("WEB_AUTHN", (*available, "WEB_AUTHN"))
+    assert "WEB_AUTHN" not in (info.value.recovery_suggestion or "")
 
 
 def test_a_custom_challenge_shows_its_parameters_and_a_code_step_only_where_it_went() -> None:
