@@ -15,8 +15,7 @@ from amplify_session import (
     InvalidResponseException,
     SessionManager,
 )
-from tests.support.retry import fast_retry
-from tests.support.scripted_server import Answer, scripted_server
+from tests.support.scripted_server import Answer, scripted_config, scripted_server
 
 pytestmark = pytest.mark.anyio
 
@@ -40,13 +39,7 @@ _VERIFIER = Answer(
 
 
 def _config(url: str) -> AuthConfig:
-    return AuthConfig(
-        user_pool_id="us-east-1_Test1",
-        user_pool_client_id=CLIENT,
-        user_pool_endpoint=url,
-        retry=fast_retry(1),
-        request_timeout=2.0,
-    )
+    return scripted_config(url)
 
 
 async def test_a_server_repeating_password_verifier_cannot_loop_a_sign_in() -> None:

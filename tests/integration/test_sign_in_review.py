@@ -34,8 +34,7 @@ from amplify_session import (
 from amplify_session._cli import cli
 from amplify_session._sign_in_state import _fernet_key
 from amplify_session.emulator import EmulatedPool, Emulator
-from tests.support.retry import fast_retry
-from tests.support.scripted_server import Answer, ScriptedServer, scripted_server
+from tests.support.scripted_server import Answer, ScriptedServer, scripted_config, scripted_server
 from tests.support.tokens import make_jwt
 
 pytestmark = pytest.mark.anyio
@@ -45,16 +44,7 @@ _SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 def _config(url: str, **overrides: Any) -> AuthConfig:
-    fields: dict[str, Any] = {
-        "user_pool_id": "us-east-1_Test1",
-        "user_pool_client_id": "client1",
-        "user_pool_endpoint": url,
-        "retry": fast_retry(1),
-        "request_timeout": 2.0,
-        "sign_in_state_key": _KEY,
-        **overrides,
-    }
-    return AuthConfig(**fields)
+    return scripted_config(url, **{"sign_in_state_key": _KEY, **overrides})
 
 
 def _challenge(name: str, session: str = "session-1", **parameters: str) -> Answer:

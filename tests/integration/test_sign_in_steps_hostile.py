@@ -13,20 +13,13 @@ from amplify_session import (
     SessionManager,
     SignInException,
 )
-from tests.support.retry import fast_retry
-from tests.support.scripted_server import Answer, scripted_server
+from tests.support.scripted_server import Answer, scripted_config, scripted_server
 
 pytestmark = pytest.mark.anyio
 
 
 def _config(url: str) -> AuthConfig:
-    return AuthConfig(
-        user_pool_id="us-east-1_Test1",
-        user_pool_client_id="client1",
-        user_pool_endpoint=url,
-        retry=fast_retry(1),
-        request_timeout=2.0,
-    )
+    return scripted_config(url)
 
 
 def _challenge(name: str, **parameters: str) -> Answer:

@@ -16,7 +16,9 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from amplify_session import AuthConfig
 from amplify_session.emulator._loopback import loopback_server
+from tests.support.retry import fast_retry
 
 
 @attrs.frozen
@@ -62,3 +64,16 @@ async def scripted_server(*script: Step) -> AsyncIterator[ScriptedServer]:
     async with loopback_server(server.handle) as port:
         server.url = f"http://127.0.0.1:{port}/"
         yield server
+
+
+def scripted_config(url: str, **overrides: Any) -> AuthConfig:
+    """A config pointing at a scripted server: one attempt per call, a short timeout."""
+    fields: dict[str, Any] = {
+        "user_pool_id": "us-east-1_Test1",
+        "user_pool_client_id": "client1",
+        "user_pool_endpoint": url,
+        "retry": fast_retry(1),
+        "request_timeout": 2.0,
+        **overrides,
+    }
+    return AuthConfig(**fields)
