@@ -172,12 +172,16 @@ def check_client_metadata(value: object, where: str = "client_metadata") -> None
     Raises:
         InvalidParameterException: It is not.
     """
-    if value is None:
-        return
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
+    if not _is_metadata(value):
         raise InvalidParameterException(f"{where} must be a mapping of strings to strings")
+
+
+def _is_metadata(value: object) -> bool:
+    """None, or a mapping of strings to strings."""
+    return value is None or (
+        isinstance(value, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    )
 
 
 class _ReadOnlyMetadata(Mapping[str, str]):
@@ -208,10 +212,7 @@ def _frozen_metadata(value: object) -> object:
 
 
 def _check_config_metadata(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (
-        not isinstance(value, Mapping)
-        or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-    ):
+    if not _is_metadata(value):
         raise _invalid(attribute.name, "must be None or a mapping of strings to strings")
 
 
