@@ -7,6 +7,7 @@ Identity Pool AWS credentials, kept fresh and served from memory.
 import logging
 from typing import TYPE_CHECKING
 
+from ._client_credentials_config import ClientCredentialsConfig
 from ._cognito import CognitoRequest, CognitoResponse, Transport
 from ._config import AuthConfig, RetryPolicy
 from ._errors import (
@@ -25,6 +26,7 @@ from ._errors import (
     NetworkError,
     NoCredentialsException,
     NotAuthorizedException,
+    OAuthError,
     PasswordResetRequiredException,
     RefreshTokenReuseException,
     ResourceNotFoundException,
@@ -67,6 +69,7 @@ from ._models import (
     TOTPSetupDetails,
     UserInfo,
 )
+from ._oauth_config import OAuthConfig
 from .storage import FileStorage, KeyValueStorage, MemoryStorage
 
 if TYPE_CHECKING:
@@ -80,6 +83,7 @@ __all__ = [
     "AuthSession",
     "AuthTokens",
     "AuthUser",
+    "ClientCredentialsConfig",
     "CodeMismatchException",
     "CognitoRequest",
     "CognitoResponse",
@@ -101,6 +105,8 @@ __all__ = [
     "NetworkError",
     "NoCredentialsException",
     "NotAuthorizedException",
+    "OAuthConfig",
+    "OAuthError",
     "PasswordResetRequiredException",
     "RefreshTokenReuseException",
     "ResourceNotFoundException",

@@ -11,8 +11,10 @@ import random
 
 import attrs
 
+from ._client_credentials import ClientCredentialsSource
 from ._cognito import CognitoTransport, IdentityPoolClient, Transport, UserPoolClient
 from ._cognito._devices import DeviceCalls
+from ._cognito._oauth import OAuthEndpoints
 from ._config import AuthConfig
 from ._credentials import IdentityCredentials
 from ._device_desk import DeviceDesk
@@ -20,6 +22,7 @@ from ._device_sign_in import DeviceSignIn
 from ._events import EventHub
 from ._session_core import SessionCore
 from ._timing import Clock
+from ._token_source import TokenSource
 from ._token_store import TokenStore
 from ._user_pool_source import UserPoolSource
 from .storage import KeyValueStorage, MemoryStorage
@@ -33,7 +36,11 @@ class Engine:
 
     store: TokenStore
     transport: CognitoTransport
-    source: UserPoolSource
+    #: The pool's OAuth domain, when the config names one.
+    oauth: OAuthEndpoints | None
+    source: TokenSource
+    #: The source of a user's session (sign-in, devices); None for an app client's own.
+    user_pool: UserPoolSource | None
     core: SessionCore
     devices: DeviceDesk
 
@@ -45,8 +52,12 @@ def assemble(
     transport: Transport | None,
     clock: Clock,
     hub: EventHub,
+    client_credentials: bool = False,
 ) -> Engine:
-    """Build the engine for ``config``: storage layout, transport, token source, core."""
+    """Build the engine for ``config``: storage layout, transport, token source, core.
+
+    ``client_credentials``: the session is the app client's own (no user).
+    """
     store = TokenStore(
         storage if storage is not None else MemoryStorage(),
         config.user_pool_client_id,
@@ -56,7 +67,14 @@ def assemble(
     user_pool = UserPoolClient(cognito, config)
     device_calls = DeviceCalls(cognito, config)
     device_sign_in = DeviceSignIn(user_pool, device_calls, store, config.device_name)
-    source = UserPoolSource(user_pool, config, clock, device_sign_in)
+    oauth = OAuthEndpoints(config) if config.oauth is not None else None
+    user_pool_source: UserPoolSource | None = None
+    source: TokenSource
+    if client_credentials:
+        assert oauth is not None, "a ClientCredentialsConfig always names its domain"
+        source = ClientCredentialsSource(oauth, config.user_pool_client_id, clock)
+    else:
+        source = user_pool_source = UserPoolSource(user_pool, config, clock, device_sign_in)
     rng = random.Random()  # noqa: S311 (jitter, not secrets)
     identity_pool = IdentityPoolClient(cognito, config) if config.identity_pool_id else None
     core = SessionCore(
@@ -69,4 +87,12 @@ def assemble(
         hub=hub,
     )
     devices = DeviceDesk(device_calls, store)
-    return Engine(store=store, transport=cognito, source=source, core=core, devices=devices)
+    return Engine(
+        store=store,
+        transport=cognito,
+        oauth=oauth,
+        source=source,
+        user_pool=user_pool_source,
+        core=core,
+        devices=devices,
+    )

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from ._errors import InvalidConfigurationException, InvalidParameterException
+from ._oauth_config import OAuthConfig
 from ._secret_repr import secret_repr
 
 __all__ = ["AuthConfig", "ClientMetadata", "RetryPolicy", "check_client_metadata"]
@@ -230,6 +231,11 @@ def _check_issuer(_: object, attribute: attrs.Attribute[str], value: object) -> 
         raise _invalid(attribute.name, "must be a non-empty string")
 
 
+def _check_oauth(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, OAuthConfig):
+        raise _invalid(attribute.name, "must be an OAuthConfig or None")
+
+
 @attrs.frozen(kw_only=True)
 class AuthConfig:
     """Where the User Pool and Identity Pool are, and the session policy.
@@ -269,6 +275,8 @@ class AuthConfig:
             pass its own instead).
         totp_issuer: The issuer an ``otpauth://`` TOTP setup URI names (what
             authenticator apps show), ``"amplify-session"`` by default.
+        oauth: The pool's OAuth domain (hosted UI / managed login): needed by
+            ``sign_in_with_redirect`` and by machine-to-machine sessions.
         sign_in_state_key: The secret that seals ``SignInNextStep.state``; give
             every process that resumes another's sign-ins the same one (at least
             32 characters). None: a random key of this process; redacted in ``repr``.
@@ -302,6 +310,7 @@ class AuthConfig:
     sign_in_state_key: str | None = attrs.field(
         default=None, repr=secret_repr, validator=_check_state_key
     )
+    oauth: OAuthConfig | None = attrs.field(default=None, validator=_check_oauth)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "region", self._resolved_region())
@@ -379,8 +388,22 @@ class AuthConfig:
         for required in ("user_pool_id", "user_pool_client_id"):
             if required not in fields:
                 raise InvalidConfigurationException(f"amplify_outputs auth has no {required!r}")
+        if isinstance(auth.get("oauth"), Mapping):
+            fields["oauth"] = _oauth_of(auth["oauth"])
         fields.update(overrides)
         return cls(**fields)
+
+
+def _oauth_of(oauth: Mapping[str, Any]) -> OAuthConfig:
+    """The ``oauth`` part of amplify_outputs' auth section."""
+    if "domain" not in oauth:
+        raise InvalidConfigurationException("amplify_outputs auth.oauth has no 'domain'")
+    return OAuthConfig(
+        domain=oauth["domain"],
+        scopes=oauth.get("scopes", ()),
+        redirect_sign_in=oauth.get("redirect_sign_in_uri", ()),
+        redirect_sign_out=oauth.get("redirect_sign_out_uri", ()),
+    )
 
 
 def _read_json(path: Path) -> Mapping[str, Any]:

@@ -16,6 +16,8 @@
     ├── DeviceMetadataNotFoundException     a device call, but no confirmed device is stored
     ├── SignInException                     a sign-in step this library cannot take
     │                                       (WEB_AUTHN, an unknown challenge, SMS-only MFA setup)
+    ├── OAuthError                          the pool's OAuth 2.0 endpoints refused: ``name``
+    │                                       is the OAuth error (``invalid_client``, ...)
     └── one class per Cognito error name users catch:
         NotAuthorizedException, UserNotFoundException, UserNotConfirmedException,
         PasswordResetRequiredException, TokenRevokedException,
@@ -52,6 +54,7 @@ __all__ = [
     "NetworkError",
     "NoCredentialsException",
     "NotAuthorizedException",
+    "OAuthError",
     "PasswordResetRequiredException",
     "RefreshTokenReuseException",
     "ResourceNotFoundException",
@@ -189,6 +192,22 @@ class SignInException(_NamedAuthError):
     """A sign-in step this library cannot take: WEB_AUTHN (needs a platform
     authenticator), a challenge it does not know, or MFA setup offering no type
     it can set up (Amplify's name)."""
+
+
+class OAuthError(AuthError):
+    """The pool's OAuth 2.0 domain refused a request (RFC 6749 §5.2).
+
+    ``name`` is the OAuth error: ``invalid_client`` (wrong client id or
+    secret), ``invalid_grant`` (a code or refresh token that is spent,
+    expired or not this client's), ``invalid_scope``, ``unauthorized_client``
+    (the app client may not use this flow), ``unsupported_grant_type``,
+    ``invalid_request``, or from the authorize endpoint ``access_denied``.
+    Each ends the session it was renewing: the same request will be refused
+    again. Throttling and server errors are not OAuthErrors but
+    :class:`TooManyRequestsException` and :class:`InternalErrorException`.
+    """
+
+    ends_session = True
 
 
 class NotAuthorizedException(_NamedAuthError):

@@ -20,12 +20,18 @@ import anyio
 import anyio.abc
 
 from ._assembly import assemble
+from ._client_credentials_config import ClientCredentialsConfig
 from ._cognito import Transport
 from ._config import AuthConfig, check_client_metadata
-from ._errors import AuthError, InvalidStateException, UserUnAuthenticatedException
+from ._errors import (
+    AuthError,
+    InvalidStateException,
+    UserUnAuthenticatedException,
+)
 from ._events import EventHub, EventName, EventStream, Listener
 from ._fleet_follower import follow_other_processes
 from ._flight import FlightInterrupted, SingleFlight
+from ._handed_in import check_handed_in
 from ._models import (
     AuthDevice,
     AuthSession,
@@ -36,6 +42,7 @@ from ._models import (
     UserInfo,
     credentials_of,
 )
+from ._redirect_desk import RedirectDesk
 from ._refresh_loop import RefreshLoop
 from ._sign_in import SignInRequest
 from ._sign_in_desk import SignInDesk, require_text
@@ -59,8 +66,15 @@ class SessionManager:
     it still works, refreshing on demand, and :meth:`aclose` releases its
     connections.
 
+    With a :class:`ClientCredentialsConfig` the session is the app client's
+    own (machine to machine): there is no user to sign in, the first fetch
+    (or the background loop, once open) requests the token and it is renewed
+    ahead of expiry like any other; the user methods raise
+    :class:`InvalidStateException`.
+
     Args:
-        config: Where the pools are and the session policy.
+        config: Where the pools are and the session policy, or an app client's
+            own credentials.
         storage: Where the session is kept; a new :class:`MemoryStorage` by default.
         transport: What sends Cognito calls (e.g. a ``FakeCognito`` in tests); by
             default an aiohttp one this manager opens and closes. A given transport
@@ -72,7 +86,7 @@ class SessionManager:
 
     def __init__(
         self,
-        config: AuthConfig,
+        config: AuthConfig | ClientCredentialsConfig,
         *,
         storage: KeyValueStorage | None = None,
         transport: Transport | None = None,
@@ -80,29 +94,49 @@ class SessionManager:
         event_buffer: int = 100,
         listener_timeout: float = 5.0,
     ) -> None:
-        self._config = config
+        machine = isinstance(config, ClientCredentialsConfig)
+        if isinstance(config, ClientCredentialsConfig):
+            config = config.auth_config
+        self._config: AuthConfig = config
         self._clock = clock if clock is not None else SystemClock()
         self._hub = EventHub(buffer=event_buffer, listener_timeout=listener_timeout)
         engine = assemble(
-            config, storage=storage, transport=transport, clock=self._clock, hub=self._hub
+            config,
+            storage=storage,
+            transport=transport,
+            clock=self._clock,
+            hub=self._hub,
+            client_credentials=machine,
         )
-        self._store, self._transport = engine.store, engine.transport
+        self._store, self._transport, self._oauth = engine.store, engine.transport, engine.oauth
         self._source, self._core = engine.source, engine.core
+        self._user_pool = engine.user_pool
         self._devices = engine.devices
         self._lock = anyio.Lock()
         self._flight: SingleFlight[tuple[AuthSession, bool]] = SingleFlight()
         self._refresh_loop = RefreshLoop(
             self._clock, self._core.due, self._refresh_in_background, Backoff()
         )
-        self._desk = SignInDesk(
-            self._source,
-            self._core,
-            self._refresh_loop.wake,
-            states=SignInStates(config, self._clock.time),
-            totp_issuer=config.totp_issuer,
+        self._desk = (
+            SignInDesk(
+                engine.user_pool,
+                self._core,
+                self._refresh_loop.wake,
+                states=SignInStates(config, self._clock.time),
+                totp_issuer=config.totp_issuer,
+            )
+            if engine.user_pool is not None
+            else None
         )
         self._task_group: anyio.abc.TaskGroup | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._redirects = RedirectDesk(
+            engine.oauth,
+            config,
+            self._clock,
+            sign_in_with=self._sign_in_with,
+            require_signed_out=self._require_signed_out,
+        )
 
     def __repr__(self) -> str:
         state = "signed-in" if self._core.tokens is not None else "signed-out"
@@ -114,8 +148,18 @@ class SessionManager:
 
     @property
     def config(self) -> AuthConfig:
-        """The configuration this manager was built with."""
+        """The configuration this manager was built with (for a ClientCredentialsConfig,
+        the AuthConfig it stands for)."""
         return self._config
+
+    def _user_desk(self) -> SignInDesk:
+        """The sign-in desk; refused for an app client's own session, which has no user."""
+        if self._desk is None:
+            raise InvalidStateException(
+                "this is an app client's own session (client credentials): it has no user",
+                recovery_suggestion="Call fetch_auth_session(); its token is requested for you.",
+            )
+        return self._desk
 
     def _bind_to_running_loop(self) -> None:
         """Work on the running event loop; a manager serves one loop at a time.
@@ -192,6 +236,8 @@ class SessionManager:
             # Even when the event loop is shutting down around us (asyncio.run's end).
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 await self._transport.aclose()
+                if self._oauth is not None:
+                    await self._oauth.aclose()
 
     async def _settle(self, *, land_sign_out: bool) -> None:
         """Let the refresh in flight land (and a sign-out's clear), within ``request_timeout``."""
@@ -246,9 +292,10 @@ class SessionManager:
         request = SignInRequest.checked(
             username, password, auth_flow, preferred_challenge, client_metadata
         )
+        desk = self._user_desk()
         self._bind_to_running_loop()
         async with self._lock:
-            return await self._desk.sign_in(request)
+            return await desk.sign_in(request)
 
     async def confirm_sign_in(
         self,
@@ -283,11 +330,114 @@ class SessionManager:
         require_text("challenge_response", challenge_response)
         check_client_metadata(client_metadata)
         check_client_metadata(user_attributes, "user_attributes")
+        desk = self._user_desk()
         self._bind_to_running_loop()
         async with self._lock:
-            return await self._desk.confirm(
+            return await desk.confirm(
                 challenge_response, user_attributes or {}, client_metadata, state
             )
+
+    async def sign_in_with_tokens(
+        self,
+        refresh_token: str,
+        *,
+        access_token: str | None = None,
+        id_token: str | None = None,
+        username: str | None = None,
+    ) -> SignInResult:
+        """Start the session from tokens obtained elsewhere, e.g. a frontend's refresh token.
+
+        The tokens are checked (they must come from this pool, for this app
+        client), then the refresh token is used at once: the session is what
+        Cognito answers, stored and refreshed as any other. Nothing is stored
+        when Cognito refuses the refresh token. A refresh token is shared with
+        whoever handed it in: :meth:`sign_out` revokes it for them too.
+
+        Args:
+            refresh_token: The User Pool refresh token.
+            access_token: Its access token, if at hand: checked, and it names
+                the user (which an app client with a secret needs).
+            id_token: Its id token, if at hand: checked likewise.
+            username: Cognito's username, for an app client with a secret when
+                no token names it.
+
+        Raises:
+            InvalidTokenException: A token that is malformed, or from another
+                pool or app client.
+            InvalidParameterException: No refresh token, or no username where
+                the client secret needs one.
+            NotAuthorizedException: Cognito refuses the refresh token.
+            UserAlreadyAuthenticatedException: A user is signed in already.
+        """
+        handed = check_handed_in(self._config, refresh_token, access_token, id_token, username)
+        desk = self._user_desk()
+        user_pool = self._user_pool
+        assert user_pool is not None
+        self._bind_to_running_loop()
+        async with self._lock:
+            return await desk.sign_in_with(
+                lambda: user_pool.tokens_for(handed.refresh_token, handed.username),
+                discard=False,  # the refresh token is still its giver's
+            )
+
+    async def sign_in_with_redirect(
+        self, *, provider: str | None = None, open_url: Callable[[str], object] | None = None
+    ) -> SignInResult:
+        """Sign in through the hosted UI (managed login) in a browser, for command lines.
+
+        Amplify's ``signInWithRedirect`` with a loopback redirect (RFC 8252):
+        a listener on 127.0.0.1 (on the port of the loopback URL in
+        ``OAuthConfig.redirect_sign_in``, or a free one), the authorize URL
+        with ``state``, ``nonce`` and a PKCE S256 challenge opened in the
+        browser, then the code exchanged. Redirects with another ``state``
+        are refused and the wait goes on (bound it with ``anyio.fail_after``).
+        The session refreshes as any other.
+
+        Args:
+            provider: A federated identity provider to go straight to
+                (``"Google"``, ``"SignInWithApple"``, a SAML or OIDC provider's name).
+            open_url: Called with the authorize URL (e.g. print it on a
+                headless terminal); by default the web browser opens it.
+
+        Raises:
+            InvalidConfigurationException: No ``AuthConfig.oauth``.
+            OAuthError: The hosted UI or the token endpoint refused.
+            UserAlreadyAuthenticatedException: A user is signed in already.
+        """
+        self._user_desk()
+        self._bind_to_running_loop()
+        return await self._redirects.through_browser(provider, open_url)
+
+    def begin_sign_in_with_redirect(self, redirect_uri: str, *, provider: str | None = None) -> str:
+        """Start a hosted-UI sign-in that comes back to ``redirect_uri`` (a web backend's).
+
+        Returns:
+            The authorize URL to send the browser to; then pass the URL the
+            browser comes back with to :meth:`complete_sign_in_with_redirect`.
+            One sign-in is under way per manager: a new one replaces it.
+        """
+        self._user_desk()
+        return self._redirects.begin(redirect_uri, provider)
+
+    async def complete_sign_in_with_redirect(self, callback_url: str) -> SignInResult:
+        """Finish the hosted-UI sign-in :meth:`begin_sign_in_with_redirect` started.
+
+        Raises:
+            InvalidParameterException: No sign-in under way, or a redirect with
+                another ``state`` (the sign-in stays under way).
+            OAuthError: The hosted UI refused, or the code is spent (``invalid_grant``).
+        """
+        self._user_desk()
+        self._bind_to_running_loop()
+        return await self._redirects.complete(callback_url)
+
+    async def _sign_in_with(self, obtain: Callable[[], Awaitable[TokenSet]]) -> SignInResult:
+        async with self._lock:
+            return await self._user_desk().sign_in_with(obtain, discard=True)
+
+    async def _require_signed_out(self) -> None:
+        async with self._lock:
+            await self._user_desk().require_nobody_signed_in()
 
     async def sign_out(self, *, global_sign_out: bool = False) -> SignOutResult:
         """Sign the user out: forget the session, clear the storage, revoke the refresh token.
@@ -305,7 +455,8 @@ class SessionManager:
         """
         self._bind_to_running_loop()
         tokens = self._core.forget_now()
-        self._desk.abandon()
+        if self._desk is not None:
+            self._desk.abandon()
         self._flight.abort()
         self._refresh_loop.wake()
         async with self._lock:
@@ -313,13 +464,16 @@ class SessionManager:
         tokens = tokens or stored  # never loaded: what was stored is what is revoked
         if tokens is None:
             return SignOutResult(revoked=False, storage_cleared=cleared)
+        logout_url = self._redirects.logout_url(tokens)
         try:
             with anyio.CancelScope(shield=True):
                 await self._source.revoke(tokens, everywhere=global_sign_out)
         except AuthError as err:
             _log.warning("signed out locally; Cognito was not told (%s)", err.name)
-            return SignOutResult(revoked=False, error=err, storage_cleared=cleared)
-        return SignOutResult(revoked=True, storage_cleared=cleared)
+            return SignOutResult(
+                revoked=False, error=err, storage_cleared=cleared, hosted_ui_logout_url=logout_url
+            )
+        return SignOutResult(revoked=True, storage_cleared=cleared, hosted_ui_logout_url=logout_url)
 
     # -- the session ---------------------------------------------------------
 
@@ -354,7 +508,12 @@ class SessionManager:
 
         async def refresh() -> tuple[AuthSession, bool]:
             async with self._lock:
-                return await self._core.refresh(forced)
+                epoch = self._core.epoch
+                try:
+                    return await self._core.refresh(forced)
+                finally:
+                    if epoch != self._core.epoch:  # a session began or ended: a new schedule
+                        self._refresh_loop.wake()
 
         try:
             return await self._flight.run(
@@ -376,6 +535,8 @@ class SessionManager:
             self._refresh_loop.wake()  # a new session has a new schedule
 
     async def _refresh_in_background(self) -> bool:
+        if self._core.standing_paused and self._core.tokens is None:
+            return True  # a refused (or signed-out) app client session waits for a caller
         # Run in the loop's own task: a flight started on the group at the
         # moment the event loop shuts down would be cancelled before it began.
         _, succeeded = await self._shared_refresh(forced=False, inline=True)
@@ -420,6 +581,7 @@ class SessionManager:
             UserUnAuthenticatedException: Nobody is signed in.
             DeviceMetadataNotFoundException: No confirmed device is stored.
         """
+        self._user_desk()
         await self._devices.remember(await self._current_tokens())
 
     async def forget_device(self, device_key: str | None = None) -> None:
@@ -441,6 +603,7 @@ class SessionManager:
         """
         if device_key is not None:
             require_text("device_key", device_key)
+        self._user_desk()
         await self._devices.forget(await self._current_tokens(), device_key)
 
     async def fetch_devices(self) -> list[AuthDevice]:
@@ -449,6 +612,7 @@ class SessionManager:
         Raises:
             UserUnAuthenticatedException: Nobody is signed in.
         """
+        self._user_desk()
         return await self._devices.fetch(await self._current_tokens())
 
     async def is_authenticated(self) -> bool:

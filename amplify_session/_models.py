@@ -265,11 +265,15 @@ class SignOutResult:
         storage_cleared: The stored session is gone. When False the storage
             failed; the manager keeps retrying the clear in the background
             (while open) and before any later sign-in or restore.
+        hosted_ui_logout_url: For a hosted-UI sign-in (``sign_in_with_redirect``)
+            with ``OAuthConfig.redirect_sign_out`` configured: the ``/logout``
+            URL a browser opens to end the hosted UI's own session too.
     """
 
     revoked: bool
     error: Exception | None = None
     storage_cleared: bool = True
+    hosted_ui_logout_url: str | None = None
 
 
 @attrs.frozen(kw_only=True)

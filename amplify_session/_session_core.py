@@ -16,6 +16,9 @@ Rules kept here:
   process finds the stored sign-out marker and follows it.
 - Storage errors never leave as anything but :class:`StorageException`, and
   stored data that does not parse counts as no session.
+- A standing session (no user: an app client's own tokens) is obtained by
+  the refresh that finds none, as a sign-in; after a refusal or a sign-out
+  it waits for a caller's fetch (the background loop does not ask again).
 """
 
 from __future__ import annotations
@@ -83,6 +86,12 @@ class SessionCore:
         #: The storage holds a session that does not parse: a sign-out clears it.
         self._stored_unreadable = False
         self._lock_name = f"refresh:{config.user_pool_client_id}"
+        #: A standing session's name in storage (None: sessions begin with a sign-in).
+        self._standing = source.standing_user
+        #: The standing session was refused or signed out: only a caller obtains it again.
+        self.standing_paused = False
+        #: The tokens in memory were obtained here and are stored as a sign-in.
+        self._obtained = False
         #: A sign-out whose storage clear has not landed for good.
         self._sign_out: PendingSignOut | None = None
         self._server_clock = ServerClock(clock, config, rng)
@@ -115,7 +124,9 @@ class SessionCore:
 
     def due(self) -> float:
         """When the background loop next works: at once while storage lags behind memory."""
-        return self.schedule.refresh_at if self.settled else -math.inf
+        if not self.settled:
+            return -math.inf
+        return math.inf if self.standing_paused else self.schedule.refresh_at
 
     # -- reading the stored session -------------------------------------------
 
@@ -130,7 +141,7 @@ class SessionCore:
         await self._require_sign_out_landed()
         try:
             await self._credentials.load()
-            tokens = await self._store.load()
+            tokens = await self._store.load(self._standing)
         except StorageException as err:
             if err.retryable:
                 raise
@@ -182,11 +193,12 @@ class SessionCore:
         failures: list[AuthError] = []
         await self._land_sign_out()
         await self._save_unsaved()
+        signed_in = self.tokens is not None
         tokens_changed = await self._refresh_tokens(forced, failures)
         credentials_changed = await self._refresh_credentials(forced, failures)
         self._publish()
         if tokens_changed:
-            self._emit(EventName.TOKEN_REFRESH)
+            self._emit(EventName.TOKEN_REFRESH if signed_in else EventName.SIGNED_IN)
             if self._unsaved and self._save_error is not None:
                 self._emit(EventName.TOKEN_REFRESH_FAILURE, error=self._save_error)
         if credentials_changed:
@@ -200,12 +212,15 @@ class SessionCore:
     async def _refresh_tokens(self, forced: bool, failures: list[AuthError]) -> bool:
         tokens = self.tokens
         if tokens is None:
-            return False
-        if not forced and self._token_schedule.serves(self._clock.monotonic(), False):
+            if self._standing is None:
+                return False
+        elif not forced and self._token_schedule.serves(self._clock.monotonic(), False):
             return False
         if self._store.locking is None:
             return await self._renew(tokens, failures)
-        return await self._refresh_tokens_locked(tokens.username, forced, failures)
+        username = tokens.username if tokens is not None else self._standing
+        assert username is not None
+        return await self._refresh_tokens_locked(username, forced, failures)
 
     async def _refresh_tokens_locked(
         self, username: str, forced: bool, failures: list[AuthError]
@@ -220,25 +235,40 @@ class SessionCore:
                 adopted = False
                 if held:
                     stored = await self._read(username)
-                    if stored is None and await self._store.signed_out(username):
+                    # (A standing session without tokens has nothing to sign out.)
+                    ours = self.tokens
+                    if (
+                        stored is None
+                        and ours is not None
+                        and await self._store.signed_out(username)
+                    ):
                         await self._follow_sign_out(epoch)
                         return False
                     adopted = self._adopt_if_newer(stored, epoch)
+                    if adopted:
+                        epoch = self.epoch  # a standing session's adoption is a sign-in
                 fresh = self._token_schedule.serves(self._clock.monotonic(), False)
                 if adopted and fresh and not forced:
                     changed = True  # another process refreshed: no Cognito call
-                elif self.tokens is not None and epoch == self.epoch:
+                elif self._renewable(epoch):
                     changed = await self._renew(self.tokens, failures) or adopted
                 else:
                     changed = False  # signed out meanwhile
         except StorageException as err:
-            if changed is None and self.tokens is not None and epoch == self.epoch:
+            if changed is None and self._renewable(epoch):
                 _log.error("shared storage unavailable (%s); refreshing locally", err.name)
                 changed = await self._renew(self.tokens, failures)
         return bool(changed)
 
-    async def _renew(self, tokens: TokenSet, failures: list[AuthError]) -> bool:
-        """Ask Cognito for new tokens and keep them; False when there are none to keep."""
+    def _renewable(self, epoch: int) -> bool:
+        """Whether nothing changed since ``epoch`` and there is a session to renew or obtain."""
+        return epoch == self.epoch and (self.tokens is not None or self._standing is not None)
+
+    async def _renew(self, tokens: TokenSet | None, failures: list[AuthError]) -> bool:
+        """Ask for new tokens and keep them; False when there are none to keep.
+
+        ``tokens`` None: a standing session's first tokens, kept as a sign-in.
+        """
         epoch = self.epoch
         try:
             fresh = await self._fetch_tokens(tokens)
@@ -246,7 +276,11 @@ class SessionCore:
             if epoch != self.epoch:
                 return False  # signed out (or in anew) meanwhile: this answer is void
             self._emit(EventName.TOKEN_REFRESH_FAILURE, error=err)
+            if err.ends_session and tokens is None:
+                self.standing_paused = True  # refused: a caller's fetch asks again
+                raise
             if err.ends_session:
+                assert tokens is not None
                 if await self._adopt_rotated_elsewhere(tokens, epoch):
                     return True
                 _log.info("token refresh refused (%s); signing out", err.name)
@@ -258,6 +292,10 @@ class SessionCore:
             _log.info("a refresh landed after a sign-out; discarded")
             await self._drop_refresh_token(fresh, tokens)
             return False
+        if tokens is None:  # a standing session begins: as a sign-in
+            self.epoch += 1
+            self.standing_paused = False
+            self._obtained = True
         self._set_tokens(fresh)  # memory first: a rotated refresh token must not be lost
         self._unsaved = True
         await self._save_unsaved()  # still under the lock, where there is one
@@ -288,8 +326,8 @@ class SessionCore:
             with anyio.CancelScope(shield=True):
                 await self._source.discard(dropped)
 
-    async def _fetch_tokens(self, tokens: TokenSet) -> TokenSet:
-        fresh = await self._source.renew(tokens)
+    async def _fetch_tokens(self, tokens: TokenSet | None) -> TokenSet:
+        fresh = await (self._source.obtain() if tokens is None else self._source.renew(tokens))
         self._server_clock.received(fresh)
         return fresh
 
@@ -299,19 +337,21 @@ class SessionCore:
         if not self._unsaved or tokens is None:
             return
         epoch = self.epoch
+        # A standing session's first tokens are a sign-in: they end a sign-out.
+        signing_in = self._obtained
         try:
-            if await self._store.signed_out(tokens.username):
+            if not signing_in and await self._store.signed_out(tokens.username):
                 await self._follow_sign_out(epoch)  # signed out elsewhere: no write back
                 return
             if epoch != self.epoch:
                 return
             # Name the user LastAuthUser only where nobody is (a storage that lost
             # its data): a user who signed in since keeps it.
-            unnamed = await self._store.last_user() is None
-            await self._store.save(tokens, signing_in=False, last_user=unnamed)
+            unnamed = signing_in or await self._store.last_user() is None
+            await self._store.save(tokens, signing_in=signing_in, last_user=unnamed)
             # A sign-out elsewhere between the check and the write: take the write back
             # (its marker already voids it, but other readers of the layout see keys).
-            if await self._store.signed_out(tokens.username):
+            if not signing_in and await self._store.signed_out(tokens.username):
                 await self._store.clear(tokens.username)
                 await self._follow_sign_out(epoch)
                 return
@@ -319,7 +359,7 @@ class SessionCore:
             _log.error("tokens could not be stored (%s); kept in memory, retrying", err.name)
             self._save_error = err
             return
-        self._unsaved = False
+        self._unsaved = self._obtained = False
         self._save_error = None
         await self._announce("tokens")
 
@@ -403,7 +443,8 @@ class SessionCore:
         """The one way a session ends in memory (a sign-out here or elsewhere, a refusal)."""
         self._stored_unreadable = False
         self._loaded = True  # what is stored must never be restored now
-        self._unsaved = False
+        self._unsaved = self._obtained = False
+        self.standing_paused = self._standing is not None
         self.epoch += 1
         self._set_tokens(None)
         self._credentials.drop_identity()
@@ -510,6 +551,7 @@ class SessionCore:
             return False
         if ours is None:
             self.epoch += 1
+            self.standing_paused = False
         self._set_tokens(stored)
         self._unsaved = False
         return True
@@ -527,9 +569,10 @@ class SessionCore:
 
     def _set_tokens(self, tokens: TokenSet | None) -> None:
         self.tokens = tokens
-        self._token_schedule = (
-            Schedule.never() if tokens is None else self._server_clock.schedule_of(tokens)
-        )
+        if tokens is not None:
+            self._token_schedule = self._server_clock.schedule_of(tokens)
+        else:  # a standing session without tokens is due at once: every fetch obtains them
+            self._token_schedule = Schedule.never() if self._standing is None else _UNKNOWN
 
     def _publish(self) -> None:
         """Make the current state the session the fast path serves."""

@@ -9,7 +9,7 @@ given back to the source, which revokes them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 import anyio
 
@@ -25,6 +25,7 @@ from ._models import SignInNextStep, SignInResult
 from ._session_core import SessionCore
 from ._sign_in import PendingChallenge, SignInRequest
 from ._sign_in_state import SignInStates
+from ._tokens import TokenSet
 from ._user_pool_source import Completed, UserPoolSource
 
 __all__ = ["SignInDesk", "require_text"]
@@ -69,6 +70,10 @@ class SignInDesk:
             outcome = await self._source.sign_in(request)
             return await self._settle(outcome, epoch)
         raise _signed_out_meanwhile(scope)
+
+    async def require_nobody_signed_in(self) -> None:
+        """Refuse a sign-in while a user is signed in (the caller holds the lock)."""
+        await self._nobody_signed_in()
 
     async def _nobody_signed_in(self) -> None:
         await self._core.load()
@@ -127,11 +132,28 @@ class SignInDesk:
             )
             return SignInResult(is_signed_in=False, next_step=step)
         self._pending = None  # the challenge session is spent, whatever the tokens are
-        tokens = await self._source.tokens_of(outcome)
+        return await self._keep(await self._source.tokens_of(outcome), epoch, discard=True)
+
+    async def sign_in_with(
+        self, obtain: Callable[[], Awaitable[TokenSet]], *, discard: bool
+    ) -> SignInResult:
+        """Sign in with tokens ``obtain`` gets (a code exchange, tokens handed in).
+
+        ``discard``: revoke them if they cannot be kept (not a refresh token
+        someone else still holds).
+        """
+        await self._nobody_signed_in()
+        self._pending = None
+        epoch = self._core.epoch
+        with self._cancellable() as scope:
+            return await self._keep(await obtain(), epoch, discard=discard)
+        raise _signed_out_meanwhile(scope)
+
+    async def _keep(self, tokens: TokenSet, epoch: int, *, discard: bool) -> SignInResult:
         try:
             await self._core.adopt(tokens, epoch)
         except BaseException:  # a refusal, or the caller (or a sign-out) cancelling
-            if self._core.tokens is not tokens:  # not kept: must not live on unseen
+            if discard and self._core.tokens is not tokens:  # not kept: must not live on unseen
                 await self._source.discard(tokens)  # shielded from the cancellation
             raise
         self._signed_in()

@@ -1,13 +1,15 @@
 """The seam between the engine and the ways a session's tokens are obtained.
 
 The engine (:class:`~amplify_session._session_core.SessionCore`: schedules,
-single flight, the fleet lock, storage, events) asks a source for three
+single flight, the fleet lock, storage, events) asks a source for four
 things only: new tokens for a session (:meth:`TokenSource.renew`), to give up
-tokens nobody will use (:meth:`TokenSource.discard`), and to end the session
-at the server (:meth:`TokenSource.revoke`). How tokens are first obtained is
-each source's own API (a sign-in with challenges, a client-credentials
-request, a code exchange), because what it needs from the caller differs; it
-hands the engine a :class:`TokenSet` either way.
+tokens nobody will use (:meth:`TokenSource.discard`), to end the session at
+the server (:meth:`TokenSource.revoke`), and, for a *standing* session (one
+with no user, such as an app client's own, :attr:`TokenSource.standing_user`),
+its first tokens (:meth:`TokenSource.obtain`). How a user's tokens are first
+obtained is each source's own API (a sign-in with challenges, a code
+exchange, tokens handed in), because what it needs from the caller differs;
+it hands the engine a :class:`TokenSet` either way.
 
 Whether a failed renewal ends the session is the error's call
 (:attr:`AuthError.ends_session`), not the source's: a source raises what the
@@ -27,6 +29,17 @@ __all__ = ["TokenSource"]
 
 class TokenSource(Protocol):
     """How the engine renews and gives up the tokens of one session."""
+
+    #: The name a standing session is stored under; None: a session needs a sign-in.
+    standing_user: str | None
+
+    async def obtain(self) -> TokenSet:
+        """The first tokens of a standing session (only called when ``standing_user`` is set).
+
+        Raises:
+            AuthError: As :meth:`renew`.
+        """
+        ...
 
     async def renew(self, tokens: TokenSet) -> TokenSet:
         """Return new tokens for the session ``tokens`` belong to.

@@ -25,7 +25,7 @@ import attrs
 from ._cognito import AuthenticationResult, UserPoolClient, token_set_from
 from ._config import AuthConfig, ClientMetadata
 from ._device_sign_in import DeviceSignIn
-from ._errors import AuthError, NotAuthorizedException
+from ._errors import AuthError, NotAuthorizedException, UserUnAuthenticatedException
 from ._sign_in import Completed, PendingChallenge, SignInFlow, SignInRequest
 from ._timing import Clock
 from ._tokens import TokenSet
@@ -56,6 +56,8 @@ class UserPoolSource:
         self._client_metadata = config.client_metadata
         self._devices = devices
         self._flow = SignInFlow(user_pool, config, devices)
+        #: A user's session is never standing: it begins with a sign-in.
+        self.standing_user: str | None = None
         if devices is not None:
             self._flow.answer_automatically("DEVICE_SRP_AUTH", devices.prove)
 
@@ -112,7 +114,30 @@ class UserPoolSource:
             raise
         return tokens
 
+    async def tokens_for(self, refresh_token: str, username: str) -> TokenSet:
+        """The session a refresh token obtained elsewhere stands for, refreshed now.
+
+        The answer is the session: Cognito vouches for it, the tokens that
+        came with the refresh token are not kept.
+
+        Raises:
+            NotAuthorizedException: Cognito refuses the refresh token.
+        """
+        answer = await self._refresh(refresh_token, username=username, device_key=None)
+        return token_set_from(
+            answer,
+            now=self._clock.time(),
+            username=None,  # Cognito's, from the new access token
+            refresh_token=answer.refresh_token or refresh_token,
+            sign_in_details=None,
+            device=None,
+        )
+
     # -- TokenSource -------------------------------------------------------------
+
+    async def obtain(self) -> TokenSet:
+        """Never: a user's session begins with :meth:`sign_in`."""
+        raise UserUnAuthenticatedException("no user is signed in", "Call sign_in() first.")
 
     async def renew(self, tokens: TokenSet) -> TokenSet:
         """New tokens for the refresh token (a rotated one where the client rotates).

@@ -3,49 +3,56 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import aiohttp
 
 from .._config import AuthConfig
 from ._wire import CognitoRequest, CognitoResponse, Service
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "LoopSession"]
 
 _CONTENT_TYPE = "application/x-amz-json-1.1"
 
 
-class AiohttpTransport:
-    """Sends Cognito API calls over one aiohttp ClientSession, opened lazily.
+class LoopSession:
+    """One aiohttp ClientSession, opened lazily on the running event loop.
 
     The session belongs to the event loop it was opened on, and is closed
     when that loop stops; on another loop (a later ``asyncio.run``) a new one
     is opened.
     """
 
-    def __init__(self, config: AuthConfig) -> None:
-        self._config = config
+    def __init__(self, timeout: float, headers: Mapping[str, str] | None = None) -> None:
+        self._timeout = timeout
+        self._headers = dict(headers or {})
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._keeper: asyncio.Task[None] | None = None
 
-    def __repr__(self) -> str:
-        return f"AiohttpTransport(open={self._session is not None and not self._session.closed})"
+    @property
+    def is_open(self) -> bool:
+        """Whether a session is open."""
+        return self._session is not None and not self._session.closed
 
-    async def send(self, request: CognitoRequest) -> CognitoResponse:
-        """POST ``request`` to its pool's endpoint; raises aiohttp's or the OS's errors."""
-        url = (
-            self._config.user_pool_url
-            if request.service is Service.USER_POOL
-            else self._config.identity_pool_url
+    def client(self) -> aiohttp.ClientSession:
+        """The session of the running loop, opened now if need be."""
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is not None and not session.closed and self._loop is loop:
+            return session
+        # A session of another (stopped) loop was closed by its keeper as that loop stopped.
+        session = self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self._timeout), headers=self._headers
         )
-        async with self._client().post(
-            url, data=request.body, headers={"X-Amz-Target": request.target}
-        ) as response:
-            text = await response.text(encoding="utf-8", errors="replace")
-            return CognitoResponse(response.status, text, response.headers)
+        self._loop = loop
+        self._keeper = loop.create_task(
+            _close_when_cancelled(session), name="amplify_session-connections"
+        )
+        return session
 
     async def aclose(self) -> None:
-        """Close the HTTP session; the transport can be used again afterwards."""
+        """Close the session; a later :meth:`client` opens a new one."""
         session, self._session = self._session, None
         keeper, self._keeper = self._keeper, None
         if keeper is not None and not keeper.done() and keeper.get_loop() is _running_loop():
@@ -54,21 +61,33 @@ class AiohttpTransport:
         elif session is not None and not session.closed:
             await session.close()
 
-    def _client(self) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
-        session = self._session
-        if session is not None and not session.closed and self._loop is loop:
-            return session
-        # A session of another (stopped) loop was closed by its keeper as that loop stopped.
-        session = self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self._config.request_timeout),
-            headers={"Content-Type": _CONTENT_TYPE},
+
+class AiohttpTransport:
+    """Sends Cognito API calls over one aiohttp ClientSession (a :class:`LoopSession`)."""
+
+    def __init__(self, config: AuthConfig) -> None:
+        self._config = config
+        self._session = LoopSession(config.request_timeout, {"Content-Type": _CONTENT_TYPE})
+
+    def __repr__(self) -> str:
+        return f"AiohttpTransport(open={self._session.is_open})"
+
+    async def send(self, request: CognitoRequest) -> CognitoResponse:
+        """POST ``request`` to its pool's endpoint; raises aiohttp's or the OS's errors."""
+        url = (
+            self._config.user_pool_url
+            if request.service is Service.USER_POOL
+            else self._config.identity_pool_url
         )
-        self._loop = loop
-        self._keeper = loop.create_task(
-            _close_when_cancelled(session), name="amplify_session-connections"
-        )
-        return session
+        async with self._session.client().post(
+            url, data=request.body, headers={"X-Amz-Target": request.target}
+        ) as response:
+            text = await response.text(encoding="utf-8", errors="replace")
+            return CognitoResponse(response.status, text, response.headers)
+
+    async def aclose(self) -> None:
+        """Close the HTTP session; the transport can be used again afterwards."""
+        await self._session.aclose()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -42,7 +42,7 @@ from ._http import AiohttpTransport
 from ._redact import redact
 from ._wire import CognitoRequest, Service, Transport
 
-__all__ = ["CognitoTransport", "Service", "redact"]
+__all__ = ["CognitoTransport", "Service", "network_error", "redact", "retrying"]
 
 _log = logging.getLogger("amplify_session.transport")
 
@@ -110,7 +110,7 @@ class CognitoTransport:
             AuthError: The Cognito error, or NetworkError after the last retry.
         """
         request = CognitoRequest(service, operation, json.dumps(payload))
-        async for attempt in _retrying(self._config.retry, operation):
+        async for attempt in retrying(self._config.retry, operation):
             with attempt:
                 return await self._send_once(request, secrets)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
@@ -119,40 +119,50 @@ class CognitoTransport:
         self, request: CognitoRequest, secrets: Collection[str]
     ) -> tuple[dict[str, Any], float | None]:
         operation = request.operation
-        failure: BaseException | None = None
-        broken: Exception | None = None
+        failure: Exception | None = None
         try:
             response = await self._sender.send(request)
         except AuthError:
             raise
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 (translated below, outside this block)
             failure = exc
-        except Exception as exc:  # noqa: BLE001 (a transport's bug still leaves as an AuthError)
-            broken = exc
-        if broken is not None:  # raised outside the except block, as below
-            kept = broken if _is_clean(broken, secrets) else None
-            raise NetworkError(
-                f"{operation}: the transport failed ({type(broken).__name__})",
-                recovery_suggestion="Check the transport passed to the SessionManager.",
-                underlying_error=kept,
-                retryable=False,
-            ) from kept
         if failure is not None:
             # Raised outside the except block, so a failure that may carry the
             # server's bytes is not even the new error's __context__.
-            _log.debug("%s failed: %s", operation, type(failure).__name__)
-            cause = failure if _is_clean(failure, secrets) else None
-            raise NetworkError(
-                f"{operation}: could not reach Cognito ({_describe(failure, secrets)})",
-                recovery_suggestion="Check the network and the endpoint.",
-                underlying_error=cause,
-            ) from cause
+            raise network_error(operation, failure, secrets, what="Cognito")
         status, text = response.status, response.body
         if 200 <= status < 300:
             return _decode_success(operation, text), _server_time(response.headers.get("date"))
         error = _decode_error(status, text, response.headers.get("x-amzn-errortype", ""), secrets)
         _log.debug("%s answered %s %s", operation, status, error.name)
         raise error
+
+
+def network_error(
+    operation: str, failure: Exception, secrets: Collection[str], *, what: str
+) -> NetworkError:
+    """The error for a request that got no answer: ``failure`` is what sending it raised.
+
+    The failure is kept as the cause only when nothing in its chain may quote
+    the answer or a secret. A failure that is not a network one is a broken
+    transport (a bug in one passed to the manager): not retried.
+    """
+    cause = failure if _is_clean(failure, secrets) else None
+    if not isinstance(failure, (aiohttp.ClientError, asyncio.TimeoutError, OSError)):
+        return NetworkError(
+            f"{operation}: the transport failed ({type(failure).__name__})",
+            recovery_suggestion="Check the transport passed to the SessionManager.",
+            underlying_error=cause,
+            retryable=False,
+        )
+    _log.debug("%s failed: %s", operation, type(failure).__name__)
+    error = NetworkError(
+        f"{operation}: could not reach {what} ({_describe(failure, secrets)})",
+        recovery_suggestion="Check the network and the endpoint.",
+        underlying_error=cause,
+    )
+    error.__cause__ = cause
+    return error
 
 
 def _server_time(date: str | None) -> float | None:
@@ -164,7 +174,7 @@ def _server_time(date: str | None) -> float | None:
         return None
 
 
-def _retrying(policy: RetryPolicy, operation: str) -> tenacity.AsyncRetrying:
+def retrying(policy: RetryPolicy, operation: str) -> tenacity.AsyncRetrying:
     """The retry loop for one call: ``policy``'s bounds, logged at DEBUG only."""
 
     def log_retry(state: tenacity.RetryCallState) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from aiohttp import web
@@ -26,9 +26,10 @@ async def serve_on_loopback(app: web.Application) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def loopback_server(handler: Handler) -> AsyncIterator[int]:
-    """Serve ``handler`` for ``POST /`` on 127.0.0.1; yields the port."""
+async def loopback_server(handler: Handler, paths: Sequence[str] = ("/",)) -> AsyncIterator[int]:
+    """Serve ``handler`` for ``POST`` to ``paths`` on 127.0.0.1; yields the port."""
     app = web.Application()
-    app.router.add_post("/", handler)
+    for path in paths:
+        app.router.add_post(path, handler)
     async with serve_on_loopback(app) as url:
         yield int(url.rsplit(":", 1)[1])

@@ -38,8 +38,14 @@ class ScriptedServer:
     requests: list[dict[str, Any]] = attrs.field(factory=list)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        form = request.content_type == "application/x-www-form-urlencoded"
         self.requests.append(
-            {"target": request.headers.get("X-Amz-Target"), "body": await request.json()}
+            {
+                "target": request.headers.get("X-Amz-Target"),
+                "path": request.path,
+                "authorization": request.headers.get("Authorization"),
+                "body": dict(await request.post()) if form else await request.json(),
+            }
         )
         step = self.script[min(len(self.requests), len(self.script)) - 1]
         if step == "reset":
@@ -61,7 +67,7 @@ class ScriptedServer:
 @asynccontextmanager
 async def scripted_server(*script: Step) -> AsyncIterator[ScriptedServer]:
     server = ScriptedServer(list(script))
-    async with loopback_server(server.handle) as port:
+    async with loopback_server(server.handle, ("/", "/oauth2/token")) as port:
         server.url = f"http://127.0.0.1:{port}/"
         yield server
 

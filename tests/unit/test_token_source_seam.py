@@ -58,11 +58,17 @@ def _tokens(clock: FakeClock, *, refresh_token: str | None, lifetime: int = 3600
 class _ObtainAgain:
     """A source like client credentials: no refresh token, renews by obtaining anew."""
 
-    def __init__(self, clock: FakeClock, failure: AuthError | None = None) -> None:
+    def __init__(
+        self, clock: FakeClock, failure: AuthError | None = None, standing: str | None = None
+    ) -> None:
         self.clock = clock
         self.failure = failure
         self.renewed = 0
         self.discarded: list[TokenSet] = []
+        self.standing_user = standing
+
+    async def obtain(self) -> TokenSet:
+        return await self.renew(_tokens(self.clock, refresh_token=None))
 
     async def renew(self, tokens: TokenSet) -> TokenSet:
         self.renewed += 1

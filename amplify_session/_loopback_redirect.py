@@ -1,0 +1,107 @@
+"""Where a command line's browser comes back to: a listener on 127.0.0.1 (RFC 8252 §7.3).
+
+It listens on the port of the configured loopback redirect URI (Cognito
+matches callback URLs exactly, so a real app client registers one, such as
+``http://localhost:8765/callback``) or, without one, on a free port. Each
+request to the redirect path is handed to the caller, who says what the
+browser is shown; requests elsewhere (a favicon) get a 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+import anyio
+import attrs
+from aiohttp import web
+
+from ._errors import InvalidConfigurationException
+
+__all__ = ["LoopbackListener", "Redirect", "listen_for_redirects", "loopback_uri"]
+
+_DEFAULT = "http://127.0.0.1/callback"
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+_PAGE = "<!doctype html><title>{title}</title><p>{text}</p>"
+
+
+def loopback_uri(redirect_sign_in: tuple[str, ...]) -> str:
+    """The loopback redirect URI among the configured ones (the first), or the default."""
+    for uri in redirect_sign_in:
+        parts = urlsplit(uri)
+        if parts.scheme == "http" and parts.netloc.rsplit(":", 1)[0] in _LOOPBACK_HOSTS:
+            return uri
+    if redirect_sign_in:
+        raise InvalidConfigurationException(
+            "OAuthConfig.redirect_sign_in has no loopback URL for a local sign-in",
+            recovery_suggestion="Register and configure one such as http://localhost:8765/callback.",
+        )
+    return _DEFAULT
+
+
+@attrs.define
+class Redirect:
+    """One request that came back to the redirect path."""
+
+    url: str = attrs.field(repr=False)  # carries the code
+    _answer: asyncio.Future[tuple[int, str]] = attrs.field(alias="answer", repr=False)
+
+    def reply(self, ok: bool, text: str) -> None:
+        """What the browser is shown (200 or 400)."""
+        if not self._answer.done():
+            title = "Signed in" if ok else "Sign-in failed"
+            self._answer.set_result((200 if ok else 400, _PAGE.format(title=title, text=text)))
+
+
+@attrs.define
+class LoopbackListener:
+    """The redirect URI to give the authorize endpoint, and the redirects that come back."""
+
+    redirect_uri: str
+    _incoming: anyio.abc.ObjectReceiveStream[Redirect] = attrs.field(alias="incoming")
+
+    async def next(self) -> Redirect:
+        """The next request to the redirect path."""
+        return await self._incoming.receive()
+
+
+@asynccontextmanager
+async def listen_for_redirects(configured: str) -> AsyncIterator[LoopbackListener]:
+    """Listen on 127.0.0.1 for ``configured`` (its port, or a free one when it names none)."""
+    parts = urlsplit(configured)
+    path = parts.path or "/"
+    send, receive = anyio.create_memory_object_stream[Redirect](16)
+
+    async def handle(request: web.Request) -> web.Response:
+        answer: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
+        query = f"?{request.query_string}" if request.query_string else ""
+        try:
+            send.send_nowait(Redirect(url=f"{redirect_uri}{query}", answer=answer))
+        except anyio.WouldBlock:
+            return web.Response(status=503, text="busy")
+        status, page = await answer
+        return web.Response(status=status, text=page, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get(path, handle)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", parts.port or 0)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise InvalidConfigurationException(
+                f"cannot listen on 127.0.0.1:{parts.port} for the redirect ({exc.strerror})",
+                recovery_suggestion="Free the port, or register another loopback redirect URL.",
+            ) from None
+        port = runner.addresses[0][1]
+        redirect_uri = (
+            f"http://{parts.hostname if parts.hostname != '::1' else '[::1]'}:{port}{path}"
+        )
+        async with send, receive:
+            yield LoopbackListener(redirect_uri=redirect_uri, incoming=receive)
+    finally:
+        await runner.cleanup()
