@@ -77,11 +77,14 @@ PYTHONS = _pythons()
 # The suite runs in Python's development mode on this version (asyncio debug mode,
 # ResourceWarnings...), as users' own tests should run.
 DEV_MODE_PYTHON = "3.12"
+#: The versions that run the whole suite (the others run the unit tests).
+_FULL_SUITE_PYTHONS = {SUPPORTED_PYTHONS[0], DEV_MODE_PYTHON, SUPPORTED_PYTHONS[-1]}
 
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The test suite, against real servers on 127.0.0.1, on every supported Python.
+    """The test suite, against real servers on 127.0.0.1, on every supported Python
+    (whole on the oldest, the newest and the development-mode one; unit tests elsewhere).
 
     The heavy tests (marked ``heavy``: the model-based test, the soak, the Redis
     fleets, the SIGKILL loop; minutes of processes) run once, in tests_heavy.
@@ -89,6 +92,10 @@ def tests(session: nox.Session) -> None:
     """
     session.install("-e", ".[test]", "aioboto3")
     env, options = {}, ["-m", "not heavy"]
+    if session.python not in _FULL_SUITE_PYTHONS and not session.posargs:
+        # The oldest, the newest and the development-mode versions run everything;
+        # a version between them runs the pure-logic tests (keeps CI well inside its limit).
+        options.append("tests/unit")
     if session.python == DEV_MODE_PYTHON:
         env["PYTHONDEVMODE"] = "1"
         # moto's own server answers with two Server headers, which aiohttp refuses in
