@@ -25,7 +25,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from ._cli_credentials import CredentialsCache
-from ._cli_sign_in import PendingSignInFile, prompt_for, show_step
+from ._cli_sign_in import PendingSignInFile, prompt_for, show_step, show_url, url_opener
 from ._config import AuthConfig
 from ._errors import (
     AuthError,
@@ -41,6 +41,7 @@ from ._errors import (
 from ._jwt import decode_jwt
 from ._manager import SessionManager
 from ._models import AWSCredentials, SignInNextStep, SignInResult, credentials_of
+from ._oauth_config import OAuthConfig
 from ._sign_in_steps import FIRST_FACTORS, SUPPORTED_FLOWS, uses_password
 from .storage import FileStorage
 
@@ -103,6 +104,13 @@ class _Context:
             "identity_pool_endpoint": self.options["identity_pool_endpoint"],
         }
         given = {k: v for k, v in fields.items() if v is not None}
+        if self.options["oauth_domain"] is not None:
+            given["oauth"] = OAuthConfig(
+                domain=self.options["oauth_domain"],
+                scopes=self.options["scopes"] or (),
+                redirect_sign_in=self.options["redirect_uri"] or (),
+                redirect_sign_out=self.options["sign_out_uri"] or (),
+            )
         if self.options["outputs"] is not None:
             return AuthConfig.from_amplify_outputs(self.options["outputs"], **given)
         for name, flag in (
@@ -169,6 +177,24 @@ _ENV = "AMPLIFY_SESSION_"
 @click.option("--identity-pool-endpoint", envvar=f"{_ENV}IDENTITY_POOL_ENDPOINT", help="Ditto.")
 @click.option("--outputs", type=click.Path(dir_okay=False), help="An amplify_outputs.json.")
 @click.option(
+    "--oauth-domain",
+    envvar=f"{_ENV}OAUTH_DOMAIN",
+    help="The pool's domain, for --hosted-ui (e.g. my-app.auth.us-east-1.amazoncognito.com).",
+)
+@click.option(
+    "--scopes",
+    envvar=f"{_ENV}SCOPES",
+    help="OAuth scopes, space-separated (default: all the app client allows).",
+)
+@click.option(
+    "--redirect-uri",
+    envvar=f"{_ENV}REDIRECT_URI",
+    help="The loopback callback URL registered for the app client (http://localhost:PORT/...).",
+)
+@click.option(
+    "--sign-out-uri", envvar=f"{_ENV}SIGN_OUT_URI", help="A sign-out URL registered for it."
+)
+@click.option(
     "--session-file",
     type=click.Path(dir_okay=False),
     envvar=f"{_ENV}SESSION_FILE",
@@ -222,6 +248,9 @@ def _log_to_stderr() -> Callable[[], None]:
     help="For the pool's Lambda triggers (repeatable).",
 )
 @click.option("--resume", is_flag=True, help="Answer the step an interrupted sign-in waits on.")
+@click.option("--hosted-ui", is_flag=True, help="Sign in in a browser (hosted UI / managed login).")
+@click.option("--provider", help="With --hosted-ui: go straight to this identity provider.")
+@click.option("--no-browser", is_flag=True, help="With --hosted-ui: only print the URL to open.")
 @click.pass_obj
 def sign_in(
     context: _Context,
@@ -230,13 +259,33 @@ def sign_in(
     preferred_challenge: str | None,
     client_metadata: tuple[str, ...],
     resume: bool,
+    hosted_ui: bool,
+    provider: str | None,
+    no_browser: bool,
 ) -> None:
     """Sign USERNAME in, prompting for every step Cognito asks for.
 
     A password is asked only by the flows that use one (read from stdin when it
     is not a terminal); it is never an argument. Interrupted at a prompt, the
-    sign-in can be finished with --resume within 3 minutes.
+    sign-in can be finished with --resume within 3 minutes. With --hosted-ui
+    the browser signs in (federated providers too) and comes back to a
+    listener on 127.0.0.1.
     """
+    if hosted_ui:
+        if username is not None or resume:
+            raise click.UsageError("--hosted-ui takes no USERNAME and no --resume")
+
+        async def in_browser(manager: SessionManager) -> None:
+            await context.credentials_cache().clear()  # an earlier session's
+            await manager.sign_in_with_redirect(
+                provider=provider, open_url=url_opener(browser=not no_browser)
+            )
+            click.echo(f"signed in as {(await manager.get_current_user()).username}")
+
+        _with_manager(in_browser)(context)
+        return
+    if provider is not None or no_browser:
+        raise click.UsageError("--provider and --no-browser go with --hosted-ui")
     if preferred_challenge is not None and auth_flow != "USER_AUTH":
         raise click.UsageError("--challenge goes with --flow USER_AUTH")
     if not resume and username is None:
@@ -469,6 +518,8 @@ def sign_out(context: _Context, everywhere: bool) -> None:
             click.echo(f"signed out locally; Cognito was not told ({result.error})", err=True)
         else:
             click.echo("signed out")
+        if result.hosted_ui_logout_url is not None:
+            show_url("to end the hosted UI's session too, open", result.hosted_ui_logout_url)
 
     _with_manager(run)(context)
 

@@ -18,10 +18,12 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
+import webbrowser
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import attrs
 import click
 
@@ -30,7 +32,7 @@ from ._errors import InvalidParameterException, StorageException
 from ._models import SignInNextStep, SignInResult
 from ._sign_in_steps import Step
 
-__all__ = ["PendingSignInFile", "prompt_for", "show_step"]
+__all__ = ["PendingSignInFile", "prompt_for", "show_step", "show_url", "url_opener"]
 
 # What a step's prompt needs, kept so a resumed run can ask it again.
 _STEP_FIELDS = (
@@ -202,3 +204,19 @@ def prompt_for(step: SignInNextStep) -> tuple[str, dict[str, str]]:
 
 def _choose(label: str, choices: tuple[str, ...]) -> str:
     return str(click.prompt(label, type=click.Choice(choices)))
+
+
+def show_url(what: str, url: str) -> None:
+    """Print a URL for the user to open (on stderr: stdout stays for results)."""
+    click.echo(f"{what}:\n  {url}", err=True)
+
+
+def url_opener(*, browser: bool) -> Callable[[str], Awaitable[None]]:
+    """Show the hosted UI's URL, and open it in the web browser unless told not to."""
+
+    async def open_url(url: str) -> None:
+        show_url("open this URL to sign in", url)
+        if browser:
+            await anyio.to_thread.run_sync(webbrowser.open, url)
+
+    return open_url

@@ -54,7 +54,7 @@ REDIRECT_FLOW = "SIGN_IN_WITH_REDIRECT"
 class AuthorizeRequest:
     """One hosted-UI sign-in under way: the URL to open and what checks its answer."""
 
-    url: str
+    url: str = attrs.field(repr=False)  # carries the state and nonce
     redirect_uri: str
     state: str = attrs.field(repr=secret_repr)
     nonce: str = attrs.field(repr=secret_repr)

@@ -13,10 +13,12 @@ The emulator is moto's server (User Pool, Identity Pool, S3, DynamoDB...)
 in this process, with a strict front for the Cognito APIs that verifies SRP
 proofs and SECRET_HASH, implements token revocation and rotation, answers
 every sign-in flow and step of Amplify v6 (custom challenges scripted with
-:class:`CustomRound`, one-time codes logged as :class:`SentCode`) and injects
-faults (:class:`StrictFront`). Its pytest fixtures
-are in ``amplify_session.emulator.pytest_plugin``, which a test suite opts
-into with ``pytest_plugins = ["amplify_session.emulator.pytest_plugin"]``.
+:class:`CustomRound`, one-time codes logged as :class:`SentCode`), serves the
+pools' OAuth 2.0 domain (``/oauth2/token``, ``/oauth2/authorize``, ``/logout``;
+``Emulator.provision(oauth_flows=...)``) and injects faults
+(:class:`StrictFront`). Its pytest fixtures are in
+``amplify_session.emulator.pytest_plugin``, which a test suite opts into
+with ``pytest_plugins = ["amplify_session.emulator.pytest_plugin"]``.
 """
 
 import importlib.util

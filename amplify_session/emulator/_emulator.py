@@ -41,6 +41,16 @@ _MFA_TYPES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
 }
 _FIRST_FACTORS = dict.fromkeys(("PASSWORD", "EMAIL_OTP", "SMS_OTP"))
+_OAUTH_FLOWS = dict.fromkeys(("client_credentials", "code"))
+#: The scopes of the user's own tokens an authorization-code client may ask for.
+_USER_SCOPES = ("openid", "email", "profile", "aws.cognito.signin.user.admin")
+#: CreateIdentityProvider's ProviderType for the social providers' names.
+_PROVIDER_TYPES = {
+    "Google": "Google",
+    "Facebook": "Facebook",
+    "LoginWithAmazon": "LoginWithAmazon",
+    "SignInWithApple": "SignInWithApple",
+}
 #: moto's default, which a pool with a SignInPolicy would otherwise lose.
 _PASSWORD_POLICY = {
     "MinimumLength": 8,
@@ -77,6 +87,10 @@ class EmulatedPool:
         password: The user's password.
         email: The user's email address.
         allow_guest_access: The identity pool hands out guest credentials.
+        domain: The base URL of the pool's OAuth 2.0 domain (``/oauth2/token``,
+            ``/oauth2/authorize``, ``/logout``): the front's URL, without a
+            trailing slash. None when the app client has no OAuth flows.
+        scopes: The resource-server scopes provisioned (``"orders/read"``...).
     """
 
     endpoint: str
@@ -89,6 +103,8 @@ class EmulatedPool:
     password: str = attrs.field(repr=False)
     email: str
     allow_guest_access: bool = True
+    domain: str | None = None
+    scopes: tuple[str, ...] = ()
 
     def config(self, **overrides: Any) -> AuthConfig:
         """An AuthConfig pointing at this pool on the emulator, as it was provisioned."""
@@ -207,6 +223,11 @@ class Emulator:
         custom_auth: bool = False,
         temporary_password: bool = False,
         phone_number: str | None = None,
+        resource_servers: Mapping[str, Sequence[str]] | None = None,
+        oauth_flows: Sequence[str] = (),
+        callback_urls: Sequence[str] = (),
+        logout_urls: Sequence[str] = (),
+        identity_providers: Sequence[str] = ("COGNITO",),
     ) -> EmulatedPool:
         """Create a user pool, an app client, an identity pool and a confirmed user.
 
@@ -240,7 +261,25 @@ class Emulator:
             temporary_password: The user is created by an admin with
                 ``password`` as a temporary password (FORCE_CHANGE_PASSWORD).
             phone_number: The user's verified phone number (SMS_OTP, SMS_MFA).
+            resource_servers: Resource servers and their scope names:
+                ``{"orders": ("read", "write")}`` makes the scopes
+                ``orders/read`` and ``orders/write`` (``EmulatedPool.scopes``).
+            oauth_flows: The app client's OAuth flows, ``"client_credentials"``
+                (needs ``generate_secret`` and a resource-server scope) or
+                ``"code"``, not both (Cognito refuses it). Gives the pool a
+                domain (``EmulatedPool.domain``); the client may ask for every
+                resource-server scope, and with ``"code"`` for ``openid``,
+                ``email``, ``profile`` and ``aws.cognito.signin.user.admin``.
+            callback_urls: The app client's callback URLs (``redirect_uri``);
+                ``http://127.0.0.1/callback`` or ``http://localhost/...``
+                without a port takes any port (RFC 8252 §7.3).
+            logout_urls: The app client's sign-out URLs (``logout_uri``).
+            identity_providers: The app client's identity providers; other than
+                ``"COGNITO"``, made in the pool without federating for real:
+                /oauth2/authorize approves with any of them.
         """
+        scopes = _scopes(resource_servers or {})
+        _check_oauth(oauth_flows, scopes, generate_secret=generate_secret)
         _check_names("mfa_types", mfa_types, _MFA_TYPES)
         _check_names("first_factors", first_factors or (), _FIRST_FACTORS)
         idp = self.client("cognito-idp", region)
@@ -281,6 +320,13 @@ class Emulator:
             IdTokenValidity=seconds,
             TokenValidityUnits={"AccessToken": "seconds", "IdToken": "seconds"},
             ReadAttributes=list(_READABLE_ATTRIBUTES),
+            **self._oauth_client(
+                idp,
+                pool_id,
+                resource_servers or {},
+                _oauth_settings(oauth_flows, scopes, callback_urls, logout_urls),
+                identity_providers,
+            ),
         )["UserPoolClient"]
         if tuple(mfa_types) != ("SMS_MFA",):  # MfaConfiguration "ON" alone means SMS
             self._enable_mfa(region, pool_id, mfa_types, required=mfa_required)
@@ -305,6 +351,8 @@ class Emulator:
             password=password or _strong_password(),
             email=email,
             allow_guest_access=allow_guest_access,
+            domain=self.cognito_url.rstrip("/") if oauth_flows else None,
+            scopes=scopes,
         )
         self.add_user(
             pool,
@@ -316,6 +364,34 @@ class Emulator:
             phone_number=phone_number,
         )
         return pool
+
+    def _oauth_client(
+        self,
+        idp: Any,
+        pool_id: str,
+        resource_servers: Mapping[str, Sequence[str]],
+        settings: dict[str, Any],
+        identity_providers: Sequence[str],
+    ) -> dict[str, Any]:
+        """Make what the app client's OAuth settings name; returns the settings."""
+        for identifier, names in resource_servers.items():
+            idp.create_resource_server(
+                UserPoolId=pool_id,
+                Identifier=identifier,
+                Name=identifier,
+                Scopes=[{"ScopeName": n, "ScopeDescription": n} for n in names],
+            )
+        for provider in identity_providers:
+            if provider != "COGNITO":
+                idp.create_identity_provider(
+                    UserPoolId=pool_id,
+                    ProviderName=provider,
+                    ProviderType=_PROVIDER_TYPES.get(provider, "OIDC"),
+                    ProviderDetails={"client_id": "emulated", "authorize_scopes": "openid"},
+                )
+        if settings.get("AllowedOAuthFlows"):
+            idp.create_user_pool_domain(Domain=f"auth-{secrets.token_hex(6)}", UserPoolId=pool_id)
+        return {**settings, "SupportedIdentityProviders": list(identity_providers)}
 
     def _enable_mfa(
         self, region: str, pool_id: str, types: Sequence[str], *, required: bool
@@ -386,6 +462,45 @@ def _check_names(what: str, given: Sequence[str], known: Mapping[str, object]) -
     unknown = [name for name in given if name not in known]
     if unknown:
         raise ValueError(f"{what}: unknown {unknown}; known: {sorted(known)}")
+
+
+def _scopes(resource_servers: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    return tuple(f"{server}/{name}" for server, names in resource_servers.items() for name in names)
+
+
+def _check_oauth(flows: Sequence[str], scopes: Sequence[str], *, generate_secret: bool) -> None:
+    """Refuse the app clients Cognito refuses (InvalidOAuthFlowException)."""
+    _check_names("oauth_flows", flows, _OAUTH_FLOWS)
+    if "client_credentials" not in flows:
+        return
+    if "code" in flows:
+        raise ValueError("oauth_flows: Cognito refuses client_credentials with code in one client")
+    if not generate_secret:
+        raise ValueError("oauth_flows: client_credentials needs generate_secret=True")
+    if not scopes:
+        raise ValueError("oauth_flows: client_credentials needs a resource-server scope")
+
+
+def _oauth_settings(
+    flows: Sequence[str],
+    scopes: Sequence[str],
+    callback_urls: Sequence[str],
+    logout_urls: Sequence[str],
+) -> dict[str, Any]:
+    """CreateUserPoolClient's OAuth settings (none without flows, as today)."""
+    settings: dict[str, Any] = {}
+    if flows:
+        user_scopes = _USER_SCOPES if "code" in flows else ()
+        settings.update(
+            AllowedOAuthFlowsUserPoolClient=True,
+            AllowedOAuthFlows=list(flows),
+            AllowedOAuthScopes=[*scopes, *user_scopes],
+        )
+    if callback_urls:
+        settings["CallbackURLs"] = list(callback_urls)
+    if logout_urls:
+        settings["LogoutURLs"] = list(logout_urls)
+    return settings
 
 
 def _policies(first_factors: Sequence[str]) -> dict[str, Any]:

@@ -25,6 +25,11 @@ included) to moto:
   ListDevices, GetDevice, refresh tokens bound to their device, and
   DEVICE_SRP_AUTH with a real device SRP proof for a remembered device,
   which then skips MFA;
+- the pools' OAuth 2.0 domain (``_oauth.py``): ``POST /oauth2/token``
+  (client_credentials, authorization_code with PKCE, refresh_token),
+  ``GET /oauth2/authorize`` (approves at once as :meth:`StrictFront.approve_as`
+  says) and ``GET /logout``, named ``OAuth2Token``, ``OAuth2Authorize`` and
+  ``Logout`` in ``calls`` and for :meth:`StrictFront.inject`;
 - faults on any operation (:meth:`StrictFront.inject`).
 
 Tokens still come from moto: the front signs in to moto with the user's
@@ -38,6 +43,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -49,6 +55,7 @@ from ._custom_auth import CustomRound
 from ._devices import DeviceSnapshot
 from ._faults import Fault, FaultInjector, fault_response
 from ._loopback import serve_on_loopback
+from ._oauth import ROUTES, OAuthCall, OAuthDomain
 from ._operations import CognitoOperations
 from ._upstream import Upstream
 from ._wire import IDENTITY, IDP, Refused, error_response, json_response
@@ -70,7 +77,10 @@ class StrictFront:
     - ``device_proofs``: DEVICE_PASSWORD_VERIFIER proofs counted as
       ``"accepted"`` or ``"refused"``;
     - :meth:`devices`: a user's devices as the front keeps them;
-    - :meth:`totp_secrets`: the TOTP secret a user set up at sign-in.
+    - :meth:`totp_secrets`: the TOTP secret a user set up at sign-in;
+    - the OAuth domain's: ``code_ttl`` (seconds an authorization code lives,
+      300 unless set), :meth:`approve_as`, :meth:`deny`,
+      ``authorize_requests`` and ``logouts``.
 
     :meth:`reset` forgets all of it, devices and scripts included.
     """
@@ -86,6 +96,7 @@ class StrictFront:
         self._lock = threading.Lock()
         self._faults = FaultInjector()
         self._cognito = CognitoOperations()
+        self._oauth = OAuthDomain(self._cognito)
         #: Calls per operation name.
         self.calls: Counter[str] = Counter()
         #: (operation, request body) of every call, in order.
@@ -187,13 +198,54 @@ class StrictFront:
         """The access key id of every set of Identity Pool credentials handed out, in order."""
         return self._cognito.issued_access_keys
 
+    # -- the OAuth domain ----------------------------------------------------------
+
+    @property
+    def code_ttl(self) -> float:
+        """Seconds an authorization code lives from when /oauth2/authorize issues it (300)."""
+        return self._oauth.code_ttl
+
+    @code_ttl.setter
+    def code_ttl(self, seconds: float) -> None:
+        self._oauth.code_ttl = seconds
+
+    def approve_as(self, user_pool_id: str, username: str) -> None:
+        """The pool's /oauth2/authorize approves as this user from now on.
+
+        Until then (and after :meth:`reset`), the pool's oldest user approves:
+        the one :meth:`Emulator.provision` made. Ends a :meth:`deny`.
+
+        Raises:
+            LookupError: No such pool, or no such user who can sign in.
+        """
+        self._oauth.approve_as(user_pool_id, username)
+
+    def deny(self, user_pool_id: str, error: str = "access_denied") -> None:
+        """The pool's /oauth2/authorize redirects with ``error`` (and ``state``) from now on.
+
+        Until :meth:`approve_as` or :meth:`reset`.
+        """
+        self._oauth.deny(user_pool_id, error)
+
+    @property
+    def authorize_requests(self) -> list[dict[str, str]]:
+        """The parameters of every /oauth2/authorize request, in order."""
+        return self._oauth.authorize_requests
+
+    @property
+    def logouts(self) -> list[tuple[str, str]]:
+        """(client id, logout_uri) of every /logout that redirected, in order."""
+        return self._oauth.logouts
+
     def reset(self) -> None:
         """Forget sessions, revocations, plans, scripts, codes, devices, faults and counts.
 
-        ``mfa_code``, ``session_ttl`` and ``code_attempts`` are back to their defaults.
+        ``mfa_code``, ``session_ttl``, ``code_attempts`` and ``code_ttl`` are
+        back to their defaults; approvals and denials are forgotten.
         """
         with self._lock:
             self._cognito.reset()
+            self._oauth.reset()
             self._faults.reset()
             self.calls.clear()
             self.requests.clear()
@@ -284,6 +336,8 @@ class StrictFront:
         app = web.Application()
         app.router.add_post("/", self._handle)
         app.router.add_get("/{pool}/.well-known/jwks.json", self._handle)
+        for path, (method, _) in ROUTES.items():
+            app.router.add_route(method, path, self._handle)
         async with aiohttp.ClientSession() as http, serve_on_loopback(app) as url:
             self._port = int(url.rsplit(":", 1)[1])
             self._cognito.connect(Upstream(self._upstream_url, http))
@@ -318,6 +372,8 @@ class StrictFront:
             self._answering.discard(answer)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        if request.path in ROUTES:
+            return await self._oauth_call(request, ROUTES[request.path][1])
         if request.method == "GET":
             with self._lock:
                 self.calls["GetJWKS"] += 1
@@ -329,11 +385,31 @@ class StrictFront:
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = {}
+        fault = self._record(operation, body)
+        return await self._faulted(
+            request, fault, lambda: self._answer_to(target, operation, raw, body)
+        )
+
+    async def _oauth_call(self, request: web.Request, operation: str) -> web.StreamResponse:
+        call = await OAuthCall.read(request)
+        fault = self._record(operation, call.recorded())
+        return await self._faulted(request, fault, lambda: self._oauth.answer(operation, call))
+
+    def _record(self, operation: str, body: dict[str, Any]) -> Fault | None:
+        """Count the call, and take its fault, if any."""
         with self._lock:  # the calls in the order their faults are taken
             self.calls[operation] += 1
             self.requests.append((operation, body))
             self.timeline.append((time.time(), operation))
-            fault = self._faults.take(operation)
+            return self._faults.take(operation)
+
+    async def _faulted(
+        self,
+        request: web.Request,
+        fault: Fault | None,
+        answer_to: Callable[[], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        """The call's answer, as its fault (if any) makes it."""
         late = 0.0
         if isinstance(fault, float):
             await asyncio.sleep(fault)
@@ -341,7 +417,7 @@ class StrictFront:
             late = float(fault.removeprefix("late:"))
         elif fault is not None:
             return await fault_response(request, fault)
-        answer = await self._answer_to(target, operation, raw, body)
+        answer = await answer_to()
         await asyncio.sleep(late)
         return answer
 

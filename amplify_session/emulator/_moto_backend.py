@@ -1,7 +1,8 @@
 """Where the front reads moto's in-process backends: pools, clients, users, refresh tokens.
 
 Every reach into moto's internals (``cognitoidp_backends``, ``_get_user``,
-``extended_config``, ``refresh_tokens``) is here, so a moto release that
+``extended_config``, ``refresh_tokens``, the pool's signing key and token
+makers, for the OAuth domain) is here, so a moto release that
 moves one breaks this module only; ``pyproject.toml`` pins the ``emulator``
 extra to the moto releases the project's tests run against.
 """
@@ -25,20 +26,29 @@ __all__ = [
     "challenges_remembered_devices",
     "client_of",
     "enabled_mfa_types",
+    "first_user",
     "forget_refresh_token",
     "is_temporary",
+    "issuer_of",
     "mfa_config",
     "missing_required_attributes",
+    "new_refresh_token",
+    "oauth_settings",
     "owner_of",
     "pool_by_id",
     "pool_name",
+    "refresh_token_client",
     "refresh_token_owner",
+    "register_token",
     "remembers_on_prompt",
     "requires_mfa",
     "rotates",
     "set_mfa_config",
     "set_user_attributes",
     "set_user_password",
+    "sign_as_pool",
+    "token_lifetime",
+    "tokens_from_refresh_token",
     "tracks_devices",
     "user_attributes",
     "user_of",
@@ -274,3 +284,76 @@ def forget_refresh_token(pool: Any, moto_token: str) -> None:
     """Make moto refuse one of its refresh tokens from now on."""
     if moto_token in pool.refresh_tokens:
         pool.refresh_tokens[moto_token] = None
+
+
+# -- the pool's OAuth 2.0 domain (_oauth*.py) ---------------------------------------
+
+#: The app client's settings the domain's endpoints obey.
+_OAUTH_SETTINGS = (
+    "AllowedOAuthFlowsUserPoolClient",
+    "AllowedOAuthFlows",
+    "AllowedOAuthScopes",
+    "CallbackURLs",
+    "LogoutURLs",
+    "SupportedIdentityProviders",
+)
+
+
+def oauth_settings(client: Any) -> dict[str, Any]:
+    """The app client's OAuth settings, as CreateUserPoolClient took them."""
+    return {name: client.extended_config.get(name) for name in _OAUTH_SETTINGS}
+
+
+def first_user(pool: Any) -> Any | None:
+    """The pool's oldest user, if any (the one ``Emulator.provision`` made)."""
+    return next(iter(pool.users.values()), None)
+
+
+def token_lifetime(pool: Any, client_id: str) -> int:
+    """Seconds the client's access tokens live, as moto's (patched) tokens do."""
+    from ._moto_server import _client_token_lifetime
+
+    return _client_token_lifetime(pool, client_id, "access") or 3600
+
+
+def sign_as_pool(
+    pool: Any, claims: Mapping[str, Any], header: Mapping[str, Any] | None = None
+) -> str:
+    """A JWT signed with the pool's key, as moto signs its tokens (its JWKS verifies it).
+
+    ``header`` defaults to moto's: RS256 and the key id its ``jwks-public.json`` names.
+    """
+    from joserfc import jwt
+
+    header = {"kid": "dummy", "alg": "RS256"} if header is None else header
+    return jwt.encode(dict(header), dict(claims), pool.json_web_key)
+
+
+def issuer_of(pool: Any) -> str:
+    """The ``iss`` of the pool's tokens, as moto writes it."""
+    return f"https://cognito-idp.{pool.region}.amazonaws.com/{pool.id}"
+
+
+def new_refresh_token(pool: Any, client_id: str, username: str) -> str:
+    """A refresh token moto keeps for the user (REFRESH_TOKEN_AUTH takes it)."""
+    token, _ = pool.create_refresh_token(client_id, username)
+    return str(token)
+
+
+def refresh_token_client(pool: Any, moto_token: str) -> str | None:
+    """The app client one of moto's live refresh tokens was issued to."""
+    record = pool.refresh_tokens.get(moto_token)
+    return None if record is None else str(record[0])
+
+
+def tokens_from_refresh_token(pool: Any, moto_token: str) -> tuple[str, str, int]:
+    """moto's access token, id token and lifetime for one of its live refresh tokens."""
+    access, id_token, expires_in = pool.create_tokens_from_refresh_token(moto_token)
+    return str(access), str(id_token), int(expires_in)
+
+
+def register_token(pool: Any, issued: str, replacement: str) -> None:
+    """moto honours ``replacement`` (GetUser, GlobalSignOut...) in place of ``issued``."""
+    for table in (pool.access_tokens, pool.id_tokens):
+        if issued in table:
+            table[replacement] = table.pop(issued)

@@ -12,6 +12,8 @@
 - SetUserPoolMfaConfig and GetUserPoolMfaConfig, with the email MFA moto
   does not keep.
 - GetCredentialsForIdentity: a new key every time, as Cognito hands out.
+- Refresh tokens issued by the OAuth domain's code grant keep their scopes on
+  every refresh, through these calls and at ``/oauth2/token`` (:meth:`CognitoOperations.refresh`).
 
 ClientMetadata, on every call that takes it, must be a map of strings.
 """
@@ -34,6 +36,7 @@ from ._moto_backend import (
     mfa_config,
     owner_of,
     pool_by_id,
+    refresh_token_client,
     refresh_token_owner,
     remembers_on_prompt,
     rotates,
@@ -41,6 +44,7 @@ from ._moto_backend import (
     tracks_devices,
     user_of,
 )
+from ._oauth_tokens import refreshed_tokens
 from ._refresh_tokens import RefreshTokens
 from ._secret_hash import check_client_secret, check_secret_hash, moto_secret_hash
 from ._sign_in import SignIns
@@ -67,6 +71,8 @@ class CognitoOperations:
         self.device_srp = DeviceSrpSessions()
         self.sign_ins = SignIns(lambda: self.upstream, self.devices, self.device_srp)
         self.issued_access_keys: list[str] = []
+        #: moto's refresh tokens issued by the code grant -> the scopes it granted.
+        self.oauth_scopes: dict[str, tuple[str, ...]] = {}
 
     @property
     def device_proofs(self) -> Counter[str]:
@@ -170,7 +176,7 @@ class CognitoOperations:
         canonical = canonical_name(pool, user_of(pool, moto_username))  # deleted, disabled...
         check_secret_hash(client, canonical, params.get("SECRET_HASH"))
         self._check_device(pool, moto_token, params.get("DEVICE_KEY"))
-        return await self._refresh_upstream(client, moto_token, moto_username)
+        return await self._refresh_upstream(pool, client, moto_token, moto_username)
 
     def _check_device(self, pool: Any, moto_token: str, sent_key: object) -> None:
         if tracks_devices(pool):
@@ -182,8 +188,11 @@ class CognitoOperations:
         return moto_token, refresh_token_owner(pool, moto_token)
 
     async def _refresh_upstream(
-        self, client: Any, moto_token: str, moto_username: str
+        self, pool: Any, client: Any, moto_token: str, moto_username: str
     ) -> dict[str, Any]:
+        scopes = self.oauth_scopes.get(moto_token)
+        if scopes is not None:  # moto would grant aws.cognito.signin.user.admin alone
+            return {"AuthenticationResult": refreshed_tokens(pool, moto_token, scopes)}
         return await self.upstream.user_pool(
             "InitiateAuth",
             {
@@ -204,9 +213,28 @@ class CognitoOperations:
         moto_token, moto_username = self._owner(pool, token)
         user_of(pool, moto_username)  # deleted, disabled, reset...
         self._check_device(pool, moto_token, body.get("DeviceKey"))
-        answer = await self._refresh_upstream(client, moto_token, moto_username)
+        return await self._rotating_refresh(pool, client, str(token), moto_token, moto_username)
+
+    async def refresh(self, pool: Any, client: Any, token: str) -> dict[str, Any]:
+        """The token endpoint's refresh (the client authenticated): an AuthenticationResult.
+
+        A rotating client's answer has the refresh token that replaces ``token``.
+        """
+        moto_token, moto_username = self._owner(pool, token)
+        if refresh_token_client(pool, moto_token) != client.id:
+            raise Refused("NotAuthorizedException", "Invalid Refresh Token.")
+        user_of(pool, moto_username)  # deleted, disabled, reset...
+        self._check_device(pool, moto_token, None)
+        answer = await self._rotating_refresh(pool, client, token, moto_token, moto_username)
+        result: dict[str, Any] = answer["AuthenticationResult"]
+        return result
+
+    async def _rotating_refresh(
+        self, pool: Any, client: Any, token: str, moto_token: str, moto_username: str
+    ) -> dict[str, Any]:
+        answer = await self._refresh_upstream(pool, client, moto_token, moto_username)
         if rotates(client):
-            rotated = self.refresh_tokens.rotate(str(token), moto_token)
+            rotated = self.refresh_tokens.rotate(token, moto_token)
             answer["AuthenticationResult"]["RefreshToken"] = rotated
         return answer
 

@@ -81,11 +81,14 @@ def config_for(url: str, **overrides: Any) -> ClientCredentialsConfig:
 
 
 async def test_it_posts_the_grant_with_basic_auth_and_the_scopes() -> None:
-    async with scripted_server(granted()) as server:
-        async with SessionManager(config_for(server.url)) as machine:
-            session = await machine.fetch_auth_session()
+    async with (
+        scripted_server(granted()) as server,
+        SessionManager(config_for(server.url)) as machine,
+    ):
+        session = await machine.fetch_auth_session()
     assert session.tokens is not None
-    assert session.tokens.refresh_token is None and session.tokens.id_token is None
+    assert session.tokens.refresh_token is None
+    assert session.tokens.id_token is None
     [request] = server.requests
     assert request["path"] == "/oauth2/token"
     assert request["body"] == {
@@ -97,9 +100,11 @@ async def test_it_posts_the_grant_with_basic_auth_and_the_scopes() -> None:
 
 
 async def test_no_scopes_asks_for_all_the_client_may_have() -> None:
-    async with scripted_server(granted()) as server:
-        async with SessionManager(config_for(server.url, scopes=())) as machine:
-            await machine.fetch_auth_session()
+    async with (
+        scripted_server(granted()) as server,
+        SessionManager(config_for(server.url, scopes=())) as machine,
+    ):
+        await machine.fetch_auth_session()
     assert server.requests[0]["body"] == {"grant_type": "client_credentials"}
 
 
@@ -125,11 +130,14 @@ async def test_no_scopes_asks_for_all_the_client_may_have() -> None:
     ],
 )
 async def test_every_bad_answer_is_an_auth_error(answer: Step, expected: type[AuthError]) -> None:
-    async with scripted_server(answer) as server:
-        async with SessionManager(config_for(server.url)) as machine:
-            with pytest.raises(expected) as caught:
-                await machine.fetch_auth_session()
-    assert SECRET not in str(caught.value) and SECRET not in repr(caught.value)
+    async with (
+        scripted_server(answer) as server,
+        SessionManager(config_for(server.url)) as machine,
+    ):
+        with pytest.raises(expected) as caught:
+            await machine.fetch_auth_session()
+    assert SECRET not in str(caught.value)
+    assert SECRET not in repr(caught.value)
     if expected is OAuthError:
         assert caught.value.ends_session
         assert caught.value.name == answer.body["error"]  # type: ignore[union-attr]
@@ -137,60 +145,70 @@ async def test_every_bad_answer_is_an_auth_error(answer: Step, expected: type[Au
 
 async def test_a_secret_echoed_in_the_error_description_is_scrubbed() -> None:
     echo = {"error": "invalid_client", "error_description": f"bad secret {SECRET} for {CLIENT}"}
-    async with scripted_server(Answer(400, echo)) as server:
-        async with SessionManager(config_for(server.url)) as machine:
-            with pytest.raises(OAuthError) as caught:
-                await machine.fetch_auth_session()
+    async with (
+        scripted_server(Answer(400, echo)) as server,
+        SessionManager(config_for(server.url)) as machine,
+    ):
+        with pytest.raises(OAuthError) as caught:
+            await machine.fetch_auth_session()
     assert SECRET not in str(caught.value)
     assert "invalid_client" in str(caught.value)
 
 
 async def test_a_refused_first_request_is_one_failure_event_and_no_background_retry() -> None:
-    async with scripted_server(Answer(400, {"error": "invalid_client"})) as server:
-        async with SessionManager(config_for(server.url)) as machine:
-            events = machine.events()
-            with pytest.raises(OAuthError):
-                await machine.fetch_auth_session()
-            await anyio.sleep(0.5)  # the background loop has had its chances
-            requests = len(server.requests)
-            await events.aclose()
-            names = [event.name async for event in events]
+    async with (
+        scripted_server(Answer(400, {"error": "invalid_client"})) as server,
+        SessionManager(config_for(server.url)) as machine,
+    ):
+        events = machine.events()
+        with pytest.raises(OAuthError):
+            await machine.fetch_auth_session()
+        await anyio.sleep(0.5)  # the background loop has had its chances
+        requests = len(server.requests)
+        await events.aclose()
+        names = [event.name async for event in events]
     assert requests == 1
     assert names == [EventName.TOKEN_REFRESH_FAILURE]
 
 
 async def test_a_caller_asks_again_after_a_refusal_and_the_session_begins() -> None:
-    async with scripted_server(Answer(400, {"error": "invalid_scope"}), granted()) as server:
-        async with SessionManager(config_for(server.url)) as machine:
-            with pytest.raises(OAuthError):
-                await machine.fetch_auth_session()
-            session = await machine.fetch_auth_session()
-            assert session.tokens is not None
-            assert await machine.is_authenticated()
+    async with (
+        scripted_server(Answer(400, {"error": "invalid_scope"}), granted()) as server,
+        SessionManager(config_for(server.url)) as machine,
+    ):
+        with pytest.raises(OAuthError):
+            await machine.fetch_auth_session()
+        session = await machine.fetch_auth_session()
+        assert session.tokens is not None
+        assert await machine.is_authenticated()
 
 
 async def test_user_methods_are_refused_with_a_clear_error() -> None:
-    async with scripted_server(granted()) as server:
-        async with SessionManager(config_for(server.url)) as machine:
-            for call in (
-                lambda: machine.sign_in("alice", "pw"),
-                lambda: machine.confirm_sign_in("123456"),
-                machine.fetch_devices,
-                machine.remember_device,
-            ):
-                with pytest.raises(InvalidStateException, match="no user"):
-                    await call()
+    async with (
+        scripted_server(granted()) as server,
+        SessionManager(config_for(server.url)) as machine,
+    ):
+        for call in (
+            lambda: machine.sign_in("alice", "pw"),
+            lambda: machine.confirm_sign_in("123456"),
+            machine.fetch_devices,
+            machine.remember_device,
+        ):
+            with pytest.raises(InvalidStateException, match="no user"):
+                await call()
     assert server.requests == []
 
 
 async def test_the_manager_opens_with_no_request_until_the_loop_or_a_caller_asks() -> None:
     # Opened: the background loop requests the token at once (a standing session is due).
-    async with scripted_server(granted()) as server:
-        async with SessionManager(config_for(server.url)) as machine:
-            with anyio.fail_after(5):
-                while not server.requests:
-                    await anyio.sleep(0.01)
-            session = await machine.fetch_auth_session()
+    async with (
+        scripted_server(granted()) as server,
+        SessionManager(config_for(server.url)) as machine,
+    ):
+        with anyio.fail_after(5):
+            while not server.requests:
+                await anyio.sleep(0.01)
+        session = await machine.fetch_auth_session()
         assert len(server.requests) == 1
     assert session.tokens is not None
     # Not opened: nothing is sent until a fetch.

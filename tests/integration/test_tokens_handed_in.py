@@ -32,7 +32,8 @@ async def frontend_tokens(pool: EmulatedPool) -> AuthTokens:
     async with SessionManager(pool.config()) as frontend:
         await frontend.sign_in(pool.username, pool.password)
         tokens = (await frontend.fetch_auth_session()).tokens
-    assert tokens is not None and tokens.refresh_token is not None
+    assert tokens is not None
+    assert tokens.refresh_token is not None
     return tokens
 
 
@@ -60,11 +61,13 @@ async def test_a_refresh_token_from_elsewhere_becomes_a_working_session(
         await events.aclose()
         names = [event.name async for event in events]
     assert user.username == pool.username
-    assert first is not None and refreshed is not None
+    assert first is not None
+    assert refreshed is not None
     # Cognito's answer is the session: a new access token at adoption, another at refresh.
     assert str(first.access_token) != str(handed.access_token)
     assert str(refreshed.access_token) != str(first.access_token)
-    assert names[0] == EventName.SIGNED_IN and EventName.TOKEN_REFRESH in names
+    assert names[0] == EventName.SIGNED_IN
+    assert EventName.TOKEN_REFRESH in names
     # Stored under Cognito's username, so a restart restores it.
     assert f"CognitoIdentityServiceProvider.{pool.client_id}.LastAuthUser" in storage._items
     async with SessionManager(pool.config(), storage=storage) as restarted:
