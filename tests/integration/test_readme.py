@@ -17,6 +17,7 @@ import pytest
 
 from amplify_session.emulator import EmulatedPool, Emulator
 from tests.support.readme_blocks import (
+    MACHINE_SECRET_VARIABLE,
     PASSWORD,
     PLACEHOLDERS,
     ROOT,
@@ -39,12 +40,39 @@ def readme_pool(amplify_emulator: Emulator) -> EmulatedPool:
     return pool
 
 
-def _substituted(code: str, pool: EmulatedPool, redis_url: str) -> str:
+@pytest.fixture
+def machine_client(amplify_emulator: Emulator, readme_pool: EmulatedPool) -> tuple[str, str]:
+    """The README's machine-to-machine app client in the same pool: its id and secret."""
+    idp = amplify_emulator.client("cognito-idp", readme_pool.region)
+    pool_id = readme_pool.user_pool_id
+    idp.create_resource_server(
+        UserPoolId=pool_id, Identifier="orders", Name="orders", Scopes=[_scope("read")]
+    )
+    client = idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="shipping-service",
+        GenerateSecret=True,
+        AllowedOAuthFlows=["client_credentials"],
+        AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthScopes=["orders/read"],
+    )["UserPoolClient"]
+    return client["ClientId"], client["ClientSecret"]
+
+
+def _scope(name: str) -> dict[str, str]:
+    return {"ScopeName": name, "ScopeDescription": name}
+
+
+def _substituted(
+    code: str, pool: EmulatedPool, redis_url: str, machine: tuple[str, str], domain: str
+) -> str:
     values = {
         "user_pool_id": pool.user_pool_id,
         "client_id": pool.client_id,
         "identity_pool_id": pool.identity_pool_id,
         "redis_url": redis_url,
+        "machine_client_id": machine[0],
+        "oauth_domain": domain,
     }
     for name, value in values.items():
         code = code.replace(PLACEHOLDERS[name], value)
@@ -90,14 +118,19 @@ def test_block_runs_as_written(
     block: Block,
     amplify_emulator: Emulator,
     readme_pool: EmulatedPool,
+    machine_client: tuple[str, str],
     redis_url: str,
     tmp_path: Path,
 ) -> None:
     if block.not_run_reason is not None:
         assert block.not_run_reason, f"{block.id} is not run but does not say why"
         return
-    code = _substituted(block.code, readme_pool, redis_url)
-    env = _environment(amplify_emulator, readme_pool)
+    domain = amplify_emulator.cognito_url.rstrip("/")  # the front serves every pool's domain
+    code = _substituted(block.code, readme_pool, redis_url, machine_client, domain)
+    env = {
+        **_environment(amplify_emulator, readme_pool),
+        MACHINE_SECRET_VARIABLE: machine_client[1],
+    }
     if block.kind == "pytest":
         _run_as_test_file(code, env, tmp_path)
         return

@@ -31,7 +31,11 @@ PLACEHOLDERS = {
     "identity_pool_id": "us-east-1:4a7d0f6e-1b2c-4d5e-8f90-123456789abc",
     "redis_url": "redis://cache:6379/0",
     "api_url": "https://api.example.com",
+    "machine_client_id": "7sh1pp1ng5erv1ce0EXAMPLE",
+    "oauth_domain": "my-app.auth.us-east-1.amazoncognito.com",
 }
+#: The environment variable the machine-to-machine example reads its secret from.
+MACHINE_SECRET_VARIABLE = "SHIPPING_CLIENT_SECRET"
 # The user every example signs in as (the emulator provisions it as is).
 USERNAME = "alice"
 PASSWORD = "Correct-Horse-Battery-Staple-9"
