@@ -284,7 +284,12 @@ class SessionCore:
                 if await self._adopt_rotated_elsewhere(tokens, epoch):
                     return True
                 _log.info("token refresh refused (%s); signing out", err.name)
-                await self.end_session(err)
+                if self._standing is not None:
+                    # This process's credentials were refused; the stored token is
+                    # still good (it cannot be revoked) for the processes whose are not.
+                    self._forget(err)
+                else:
+                    await self.end_session(err)
                 raise
             failures.append(err)
             return False

@@ -224,3 +224,32 @@ async def test_sign_out_forgets_the_token_and_the_next_fetch_asks_for_a_new_one(
     assert second is not None
     assert str(second.access_token) != str(first.access_token)
     assert amplify_emulator.front.calls["OAuth2Token"] == 2
+
+
+async def test_a_process_whose_secret_is_refused_does_not_sign_the_fleet_out(
+    amplify_emulator: Emulator, redis_url: str
+) -> None:
+    from amplify_session.storage.redis import RedisStorage
+
+    pool = machine_pool(amplify_emulator)
+    stale = machine_config(pool, client_secret="an-old-secret-from-before-a-rotation")
+    async with (
+        RedisStorage.from_url(redis_url, prefix="m2m-good") as good_storage,
+        RedisStorage.from_url(redis_url, prefix="m2m-good") as bad_storage,
+        SessionManager(machine_config(pool), storage=good_storage) as good,
+        SessionManager(stale, storage=bad_storage) as bad,
+    ):
+        events = good.events()
+        token = (await good.fetch_auth_session()).tokens
+        adopted = (await bad.fetch_auth_session()).tokens  # shared: no request of its own
+        assert token is not None
+        assert adopted is not None
+        assert str(adopted.access_token) == str(token.access_token)
+        with pytest.raises(OAuthError):
+            await bad.fetch_auth_session(force_refresh=True)
+        await anyio.sleep(0.3)  # what the refused process did reaches the other, if anything
+        assert await good.is_authenticated()
+        assert (await good.fetch_auth_session()).tokens == token
+        await events.aclose()
+        names = [event.name async for event in events]
+    assert EventName.SIGNED_OUT not in names
