@@ -51,6 +51,8 @@ from ._facade import (
     get_manager,
     remember_device,
     sign_in,
+    sign_in_with_redirect,
+    sign_in_with_tokens,
     sign_out,
 )
 from ._jwt import decode_jwt
@@ -140,6 +142,8 @@ __all__ = [
     "get_manager",
     "remember_device",
     "sign_in",
+    "sign_in_with_redirect",
+    "sign_in_with_tokens",
     "sign_out",
 ]
 

@@ -9,10 +9,11 @@ get a working manager over the same storage and leave nothing unclosed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import anyio
 
+from ._client_credentials_config import ClientCredentialsConfig
 from ._config import AuthConfig
 from ._errors import InvalidConfigurationException
 from ._manager import SessionManager
@@ -29,6 +30,8 @@ __all__ = [
     "get_manager",
     "remember_device",
     "sign_in",
+    "sign_in_with_redirect",
+    "sign_in_with_tokens",
     "sign_out",
 ]
 
@@ -37,7 +40,7 @@ class _Default:
     """The configured default and the manager bound to the current loop."""
 
     def __init__(self) -> None:
-        self.config: AuthConfig | None = None
+        self.config: AuthConfig | ClientCredentialsConfig | None = None
         self.storage: KeyValueStorage = MemoryStorage()
         self.manager: SessionManager | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -53,7 +56,9 @@ class _Default:
 _default = _Default()
 
 
-def configure(config: AuthConfig, *, storage: KeyValueStorage | None = None) -> None:
+def configure(
+    config: AuthConfig | ClientCredentialsConfig, *, storage: KeyValueStorage | None = None
+) -> None:
     """Set the configuration (and storage) of the module-level API.
 
     Args:
@@ -127,6 +132,26 @@ async def confirm_sign_in(
         user_attributes=user_attributes,
         client_metadata=client_metadata,
         state=state,
+    )
+
+
+async def sign_in_with_redirect(
+    *, provider: str | None = None, open_url: Callable[[str], object] | None = None
+) -> SignInResult:
+    """:meth:`SessionManager.sign_in_with_redirect` on the default manager."""
+    return await get_manager().sign_in_with_redirect(provider=provider, open_url=open_url)
+
+
+async def sign_in_with_tokens(
+    refresh_token: str,
+    *,
+    access_token: str | None = None,
+    id_token: str | None = None,
+    username: str | None = None,
+) -> SignInResult:
+    """:meth:`SessionManager.sign_in_with_tokens` on the default manager."""
+    return await get_manager().sign_in_with_tokens(
+        refresh_token, access_token=access_token, id_token=id_token, username=username
     )
 
 

@@ -172,3 +172,17 @@ async def test_handing_in_while_signed_in_is_refused(pool: EmulatedPool) -> None
         await backend.sign_in(pool.username, pool.password)
         with pytest.raises(UserAlreadyAuthenticatedException):
             await backend.sign_in_with_tokens(handed.refresh_token)
+
+
+async def test_the_module_level_api_takes_handed_in_tokens(pool: EmulatedPool) -> None:
+    import amplify_session
+
+    handed = await frontend_tokens(pool)
+    assert handed.refresh_token is not None
+    amplify_session.configure(pool.config())
+    try:
+        assert (await amplify_session.sign_in_with_tokens(handed.refresh_token)).is_signed_in
+        assert (await amplify_session.get_current_user()).username == pool.username
+    finally:
+        await amplify_session.sign_out()
+        amplify_session.configure(pool.config())  # let the default manager go

@@ -68,6 +68,8 @@ PUBLIC_API = {
     "get_current_user",
     "get_manager",
     "sign_in",
+    "sign_in_with_redirect",
+    "sign_in_with_tokens",
     "sign_out",
 }
 
