@@ -202,3 +202,35 @@ def test_without_endpoint_variables_the_config_is_for_aws(monkeypatch: pytest.Mo
         monkeypatch.delenv(name, raising=False)
     config = AuthConfig(user_pool_id="us-east-1_AbC", user_pool_client_id="c")
     assert config.user_pool_url == "https://cognito-idp.us-east-1.amazonaws.com/"
+
+
+def test_amplify_outputs_oauth_becomes_the_oauth_config() -> None:
+    from amplify_session import OAuthConfig
+
+    outputs = {
+        "auth": {
+            "user_pool_id": "us-east-1_AbC",
+            "user_pool_client_id": "client",
+            "oauth": {
+                "identity_providers": ["GOOGLE"],
+                "domain": "my-app.auth.us-east-1.amazoncognito.com",
+                "scopes": ["openid", "email"],
+                "redirect_sign_in_uri": ["http://localhost:3000/"],
+                "redirect_sign_out_uri": ["http://localhost:3000/bye"],
+                "response_type": "code",
+            },
+        }
+    }
+    config = AuthConfig.from_amplify_outputs(outputs)
+    assert config.oauth == OAuthConfig(
+        domain="https://my-app.auth.us-east-1.amazoncognito.com",
+        scopes=("openid", "email"),
+        redirect_sign_in=("http://localhost:3000/",),
+        redirect_sign_out=("http://localhost:3000/bye",),
+    )
+    assert config.oauth.token_url == "https://my-app.auth.us-east-1.amazoncognito.com/oauth2/token"
+    broken = {"auth": {**outputs["auth"], "oauth": {"scopes": ["openid"]}}}
+    with pytest.raises(InvalidConfigurationException, match="domain"):
+        AuthConfig.from_amplify_outputs(broken)
+    with pytest.raises(InvalidConfigurationException, match="oauth"):
+        AuthConfig(user_pool_id="us-east-1_AbC", user_pool_client_id="c", oauth="x")  # type: ignore[arg-type]
