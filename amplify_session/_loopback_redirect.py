@@ -12,13 +12,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import anyio
 import attrs
-from aiohttp import web
 
 from ._errors import InvalidConfigurationException
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 __all__ = ["LoopbackListener", "Redirect", "listen_for_redirects", "loopback_uri"]
 
@@ -70,6 +73,9 @@ class LoopbackListener:
 @asynccontextmanager
 async def listen_for_redirects(configured: str) -> AsyncIterator[LoopbackListener]:
     """Listen on 127.0.0.1 for ``configured`` (its port, or a free one when it names none)."""
+    # Imported here: aiohttp's server side is heavy, and only a CLI sign-in needs it.
+    from aiohttp import web
+
     parts = urlsplit(configured)
     path = parts.path or "/"
     send, receive = anyio.create_memory_object_stream[Redirect](16)
