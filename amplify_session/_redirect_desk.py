@@ -16,7 +16,12 @@ import anyio
 
 from ._cognito._oauth import OAuthEndpoints
 from ._config import AuthConfig
-from ._errors import InvalidConfigurationException, InvalidParameterException, OAuthError
+from ._errors import (
+    InvalidConfigurationException,
+    InvalidParameterException,
+    OAuthError,
+    SignInException,
+)
 from ._loopback_redirect import listen_for_redirects, loopback_uri
 from ._models import SignInResult
 from ._redirect_sign_in import (
@@ -122,7 +127,11 @@ class RedirectDesk:
 async def _open(url: str, open_url: Callable[[str], object] | None) -> None:
     """Hand the authorize URL to ``open_url``, or to the web browser (in a thread: it may block)."""
     if open_url is None:
-        await anyio.to_thread.run_sync(webbrowser.open, url)
+        if not await anyio.to_thread.run_sync(webbrowser.open, url):
+            raise SignInException(
+                "no web browser could be opened for the hosted UI",
+                recovery_suggestion="Pass open_url= to show the URL (e.g. open_url=print).",
+            )
         return
     outcome = open_url(url)
     if inspect.isawaitable(outcome):

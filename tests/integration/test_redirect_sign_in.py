@@ -225,3 +225,17 @@ async def test_without_an_oauth_domain_the_redirect_sign_in_says_what_is_missing
             await manager.sign_in_with_redirect(open_url=print)
         with pytest.raises(InvalidConfigurationException, match="oauth"):
             manager.begin_sign_in_with_redirect(WEB_CALLBACK)
+
+
+async def test_without_a_browser_the_default_says_to_pass_open_url(
+    hosted: EmulatedPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import webbrowser
+
+    from amplify_session import SignInException
+
+    monkeypatch.setattr(webbrowser, "open", lambda url: False)  # a headless host
+    async with SessionManager(hosted_config(hosted)) as manager:
+        with anyio.fail_after(10), pytest.raises(SignInException, match="browser") as caught:
+            await manager.sign_in_with_redirect()
+    assert "open_url" in str(caught.value.recovery_suggestion)
