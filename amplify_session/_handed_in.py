@@ -98,7 +98,8 @@ def check_token(config: AuthConfig, token: JWT, use: str) -> JWT:
     issuers = {f"https://cognito-idp.{config.region}.amazonaws.com/{config.user_pool_id}"}
     if config.user_pool_endpoint:  # an emulator's own form (cognito-local's)
         issuers.add(f"{config.user_pool_endpoint.rstrip('/')}/{config.user_pool_id}")
-    if claims.get("iss") not in issuers:
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str) or issuer not in issuers:
         raise InvalidTokenException(f"the {use} token was issued by another user pool")
     if claims.get("token_use") != use:
         raise InvalidTokenException(f"the {use} token is not an {use} token")

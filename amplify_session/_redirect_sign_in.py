@@ -97,7 +97,10 @@ def code_from(callback_url: str, request: AuthorizeRequest) -> str:
             another ``state``, another address), or no code in it.
         OAuthError: The hosted UI answered an error (``access_denied``...).
     """
-    parts = urlsplit(callback_url)
+    try:
+        parts = urlsplit(callback_url)
+    except ValueError:  # e.g. "Invalid IPv6 URL"
+        raise InvalidParameterException("the redirect URL does not parse") from None
     expected = urlsplit(request.redirect_uri)
     if (parts.scheme, parts.netloc, parts.path) != (
         expected.scheme,
@@ -106,7 +109,7 @@ def code_from(callback_url: str, request: AuthorizeRequest) -> str:
     ):
         raise InvalidParameterException("the redirect is not to this sign-in's redirect URI")
     query = {key: values[0] for key, values in parse_qs(parts.query).items() if values}
-    if not secrets.compare_digest(query.get("state", ""), request.state):
+    if not secrets.compare_digest(query.get("state", "").encode(), request.state.encode()):
         raise InvalidParameterException(
             "the redirect's state is not this sign-in's (a forged or stale redirect)"
         )
