@@ -14,7 +14,14 @@ import attrs
 
 from ._errors import InvalidConfigurationException
 
-__all__ = ["OAuthConfig", "check_scopes", "domain_url", "invalid_field", "scope_tuple"]
+__all__ = [
+    "OAuthConfig",
+    "check_scopes",
+    "domain_url",
+    "invalid_field",
+    "scope_tuple",
+    "url_problem",
+]
 
 # RFC 6749 §3.3: scope tokens are printable ASCII without space, '"' or '\'.
 _SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
@@ -48,24 +55,30 @@ def check_scopes(owner: object, attribute: attrs.Attribute[tuple[str, ...]], val
 
 
 def _urls(value: Iterable[str] | str) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
+    if isinstance(value, str):
+        return (value,)
+    try:
+        return tuple(value)
+    except TypeError:
+        raise invalid_field("OAuthConfig", "redirect URLs", "must be a list of URLs") from None
 
 
 def _check_urls(_: object, attribute: attrs.Attribute[tuple[str, ...]], value: object) -> None:
     assert isinstance(value, tuple)
     for url in value:
-        if not isinstance(url, str) or _url_problem(url) is not None:
+        if not isinstance(url, str) or url_problem(url) is not None:
             raise invalid_field("OAuthConfig", attribute.name, "must hold absolute URLs")
 
 
-def _url_problem(value: str) -> str | None:
+def url_problem(value: str) -> str | None:
+    """What makes ``value`` unusable as an absolute URL, or None."""
     if value != value.strip() or any(c.isspace() for c in value):
         return "must not hold spaces"
-    parts = urlsplit(value)
     try:
+        parts = urlsplit(value)
         parts.port  # noqa: B018 (raises on a bad port)
-    except ValueError:
-        return "has a bad port"
+    except ValueError:  # a bad port, "Invalid IPv6 URL"...
+        return "does not parse"
     if not parts.scheme or not parts.netloc:
         return "must be absolute"
     return None
@@ -76,12 +89,13 @@ def domain_url(value: object, owner: str = "OAuthConfig") -> str:
     if not isinstance(value, str) or not value.strip():
         raise invalid_field(owner, "domain", "must be a host name or an https URL")
     url = value if "://" in value else f"https://{value}"
-    parts = urlsplit(url)
-    problem = _url_problem(url)
-    if problem is None and parts.scheme not in ("http", "https"):
-        problem = "must be an http(s) URL"
-    if problem is None and (parts.query or parts.fragment or not parts.hostname):
-        problem = "must be a host name or a base URL, without a query"
+    problem = url_problem(url)
+    if problem is None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            problem = "must be an http(s) URL"
+        elif parts.query or parts.fragment or not parts.hostname:
+            problem = "must be a host name or a base URL, without a query"
     if problem is not None:
         raise invalid_field(owner, "domain", problem)
     return url.rstrip("/")

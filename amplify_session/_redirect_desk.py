@@ -24,6 +24,7 @@ from ._errors import (
 )
 from ._loopback_redirect import listen_for_redirects, loopback_uri
 from ._models import SignInResult
+from ._oauth_config import url_problem
 from ._redirect_sign_in import (
     REDIRECT_FLOW,
     AuthorizeRequest,
@@ -81,6 +82,8 @@ class RedirectDesk:
     def begin(self, redirect_uri: str, provider: str | None) -> str:
         """A new sign-in coming back to ``redirect_uri``; returns the authorize URL."""
         require_text("redirect_uri", redirect_uri)
+        if (problem := url_problem(redirect_uri)) is not None:
+            raise InvalidParameterException(f"redirect_uri {problem}")
         self._under_way = new_authorize_request(self._endpoints(), redirect_uri, provider)
         return self._under_way.url
 
