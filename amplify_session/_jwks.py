@@ -110,7 +110,7 @@ class JWKSCache:
 def _parse_jwks(raw: bytes) -> dict[str, dict[str, Any]]:
     try:
         document = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidResponseException("the JWKS is not JSON") from None
     keys = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(keys, list):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import anyio
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["LoopbackListener", "Redirect", "listen_for_redirects", "loopback_uri"]
 
 _DEFAULT = "http://127.0.0.1/callback"
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _PAGE = "<!doctype html><title>{title}</title><p>{text}</p>"
 
 
@@ -34,7 +34,7 @@ def loopback_uri(redirect_sign_in: tuple[str, ...]) -> str:
     """The loopback redirect URI among the configured ones (the first), or the default."""
     for uri in redirect_sign_in:
         parts = urlsplit(uri)
-        if parts.scheme == "http" and parts.netloc.rsplit(":", 1)[0] in _LOOPBACK_HOSTS:
+        if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
             return uri
     if redirect_sign_in:
         raise InvalidConfigurationException(
@@ -72,12 +72,13 @@ class LoopbackListener:
 
 @asynccontextmanager
 async def listen_for_redirects(configured: str) -> AsyncIterator[LoopbackListener]:
-    """Listen on 127.0.0.1 for ``configured`` (its port, or a free one when it names none)."""
+    """Listen on the loopback for ``configured`` (its port, or a free one when it names none)."""
     # Imported here: aiohttp's server side is heavy, and only a CLI sign-in needs it.
     from aiohttp import web
 
     parts = urlsplit(configured)
     path = parts.path or "/"
+    host = "::1" if parts.hostname == "::1" else "127.0.0.1"  # localhost: its IPv4 address
     send, receive = anyio.create_memory_object_stream[Redirect](16)
 
     async def handle(request: web.Request) -> web.Response:
@@ -85,29 +86,32 @@ async def listen_for_redirects(configured: str) -> AsyncIterator[LoopbackListene
         query = f"?{request.query_string}" if request.query_string else ""
         try:
             send.send_nowait(Redirect(url=f"{redirect_uri}{query}", answer=answer))
-        except anyio.WouldBlock:
+        except (anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
             return web.Response(status=503, text="busy")
         status, page = await answer
         return web.Response(status=status, text=page, content_type="text/html")
 
     app = web.Application()
     app.router.add_get(path, handle)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", parts.port or 0)
+    # No access log: the request line carries the authorization code.
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1, access_log=None)
+    async with send, receive:
+        await runner.setup()
         try:
-            await site.start()
-        except OSError as exc:
-            raise InvalidConfigurationException(
-                f"cannot listen on 127.0.0.1:{parts.port} for the redirect ({exc.strerror})",
-                recovery_suggestion="Free the port, or register another loopback redirect URL.",
-            ) from None
-        port = runner.addresses[0][1]
-        redirect_uri = (
-            f"http://{parts.hostname if parts.hostname != '::1' else '[::1]'}:{port}{path}"
-        )
-        async with send, receive:
+            await _start(web.TCPSite(runner, host, parts.port or 0), host, parts.port)
+            port = runner.addresses[0][1]
+            # Cognito matches callback URLs exactly: a registered one is sent as it is.
+            redirect_uri = configured if parts.port else f"http://{parts.netloc}:{port}{parts.path}"
             yield LoopbackListener(redirect_uri=redirect_uri, incoming=receive)
-    finally:
-        await runner.cleanup()
+        finally:
+            await runner.cleanup()
+
+
+async def _start(site: Any, host: str, port: int | None) -> None:
+    try:
+        await site.start()
+    except OSError as exc:
+        raise InvalidConfigurationException(
+            f"cannot listen on {host}:{port} for the redirect ({exc.strerror})",
+            recovery_suggestion="Free the port, or register another loopback redirect URL.",
+        ) from None

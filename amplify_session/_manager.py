@@ -457,12 +457,13 @@ class SessionManager:
         tokens = self._core.forget_now()
         if self._desk is not None:
             self._desk.abandon()
+        self._redirects.abandon()
         self._flight.abort()
         self._refresh_loop.wake()
         async with self._lock:
             cleared, stored = await self._core.land_sign_out()
         tokens = tokens or stored  # never loaded: what was stored is what is revoked
-        if tokens is None:
+        if tokens is None or self._user_pool is None:  # an app client's token just expires
             return SignOutResult(revoked=False, storage_cleared=cleared)
         logout_url = self._redirects.logout_url(tokens)
         try:
@@ -510,7 +511,9 @@ class SessionManager:
             async with self._lock:
                 epoch = self._core.epoch
                 try:
-                    return await self._core.refresh(forced)
+                    # A refused or signed-out app client session is obtained again by
+                    # a caller only, never by the background loop.
+                    return await self._core.refresh(forced, obtain=not inline)
                 finally:
                     if epoch != self._core.epoch:  # a session began or ended: a new schedule
                         self._refresh_loop.wake()
@@ -535,7 +538,8 @@ class SessionManager:
             self._refresh_loop.wake()  # a new session has a new schedule
 
     async def _refresh_in_background(self) -> bool:
-        if self._core.standing_paused and self._core.tokens is None:
+        core = self._core
+        if core.standing_paused and core.tokens is None and core.settled:
             return True  # a refused (or signed-out) app client session waits for a caller
         # Run in the loop's own task: a flight started on the group at the
         # moment the event loop shuts down would be cancelled before it began.

@@ -19,6 +19,7 @@ from ._config import AuthConfig
 from ._errors import (
     InvalidConfigurationException,
     InvalidParameterException,
+    InvalidStateException,
     OAuthError,
     SignInException,
 )
@@ -61,9 +62,17 @@ class RedirectDesk:
         self._require_signed_out = require_signed_out
         #: The sign-in begun with :meth:`begin`, waiting for :meth:`complete`.
         self._under_way: AuthorizeRequest | None = None
+        #: The browser sign-in waiting for its redirect, which a sign-out cancels.
+        self._waiting: anyio.CancelScope | None = None
 
     def __repr__(self) -> str:
         return f"RedirectDesk(under_way={self._under_way is not None})"
+
+    def abandon(self) -> None:
+        """A sign-out: the hosted-UI sign-in under way (either kind) is over."""
+        self._under_way = None
+        if self._waiting is not None:
+            self._waiting.cancel()
 
     async def through_browser(
         self, provider: str | None, open_url: Callable[[str], object] | None
@@ -72,12 +81,17 @@ class RedirectDesk:
         oauth = self._endpoints()
         configured = loopback_uri(oauth.oauth.redirect_sign_in)
         await self._require_signed_out()
-        async with listen_for_redirects(configured) as listener:
-            request = new_authorize_request(oauth, listener.redirect_uri, provider)
-            await _open(request.url, open_url)
-            return await through_loopback(
-                listener, request, lambda code: self._finish(request, code)
-            )
+        with anyio.CancelScope() as self._waiting:
+            try:
+                async with listen_for_redirects(configured) as listener:
+                    request = new_authorize_request(oauth, listener.redirect_uri, provider)
+                    await _open(request.url, open_url)
+                    return await through_loopback(
+                        listener, request, lambda code: self._finish(request, code)
+                    )
+            finally:
+                self._waiting = None
+        raise InvalidStateException("sign_out() was called during this sign-in; it was abandoned")
 
     def begin(self, redirect_uri: str, provider: str | None) -> str:
         """A new sign-in coming back to ``redirect_uri``; returns the authorize URL."""

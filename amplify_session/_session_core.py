@@ -153,7 +153,12 @@ class SessionCore:
             return
         self._loaded = True
         self._reported_unreadable = False
-        self._set_tokens(tokens)
+        if tokens is None and self.tokens is not None:
+            # Held before the storage could be read (a standing session obtained
+            # while it failed): kept, and written back.
+            self._unsaved = True
+        else:
+            self._set_tokens(tokens)
         self._publish()
 
     def _unreadable(self, err: AuthError) -> None:
@@ -179,8 +184,11 @@ class SessionCore:
 
     # -- refresh --------------------------------------------------------------
 
-    async def refresh(self, forced: bool) -> tuple[AuthSession, bool]:
+    async def refresh(self, forced: bool, *, obtain: bool = True) -> tuple[AuthSession, bool]:
         """Refresh whatever is due (everything when ``forced``).
+
+        ``obtain``: a paused standing session may be obtained again (a caller's
+        refresh, not the background loop's).
 
         Returns:
             The session, and whether every refresh succeeded and was stored.
@@ -189,12 +197,12 @@ class SessionCore:
             AuthError: A definitive refusal (the session is cleared), or a
                 failure that leaves nothing usable, or any failure when forced.
         """
-        await self.load()
+        await self._load_or_go_without()
         failures: list[AuthError] = []
         await self._land_sign_out()
         await self._save_unsaved()
         signed_in = self.tokens is not None
-        tokens_changed = await self._refresh_tokens(forced, failures)
+        tokens_changed = await self._refresh_tokens(forced, failures, obtain)
         credentials_changed = await self._refresh_credentials(forced, failures)
         self._publish()
         if tokens_changed:
@@ -209,10 +217,19 @@ class SessionCore:
         # loop, which comes back (with backoff) to store it.
         return self.session, not failures and self.settled
 
-    async def _refresh_tokens(self, forced: bool, failures: list[AuthError]) -> bool:
+    async def _load_or_go_without(self) -> None:
+        """:meth:`load`; a standing session does without a storage that fails (a cache to it)."""
+        try:
+            await self.load()
+        except StorageException as err:
+            if self._standing is None:
+                raise
+            _log.error("the storage failed (%s); the token is obtained without it", err.name)
+
+    async def _refresh_tokens(self, forced: bool, failures: list[AuthError], obtain: bool) -> bool:
         tokens = self.tokens
         if tokens is None:
-            if self._standing is None:
+            if self._standing is None or (self.standing_paused and not obtain):
                 return False
         elif not forced and self._token_schedule.serves(self._clock.monotonic(), False):
             return False

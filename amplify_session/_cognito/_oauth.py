@@ -86,7 +86,8 @@ class OAuthEndpoints:
         body, headers = self._authenticated(form)
         secrets = [value for key, value in body.items() if key in _SECRET_FIELDS]
         if self._config.client_secret:
-            secrets += [self._config.client_secret, headers.get("Authorization", "")]
+            basic = headers.get("Authorization", "")
+            secrets += [self._config.client_secret, basic, basic.removeprefix("Basic ")]
         async for attempt in retrying(self._config.retry, _OPERATION):
             with attempt:
                 return await self._post_once(body, headers, secrets)
@@ -139,7 +140,7 @@ def _token_answer(text: str) -> AuthenticationResult:
     """Read a token answer: an access token, maybe id and refresh tokens, a Bearer type."""
     try:
         value: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidResponseException(f"{_OPERATION}: the answer is not JSON") from None
     if not isinstance(value, dict):
         raise InvalidResponseException(f"{_OPERATION}: the answer is not a JSON object")
@@ -165,7 +166,7 @@ def _refusal(status: int, text: str, secrets: Collection[str]) -> AuthError:
         return InternalErrorException(f"{_OPERATION}: HTTP {status}", retryable=True)
     try:
         value: Any = json.loads(text) if text.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         value = {}
     body: Mapping[str, Any] = value if isinstance(value, dict) else {}
     name, description = body.get("error"), body.get("error_description")

@@ -253,7 +253,7 @@ def _is_clean(exc: BaseException, secrets: Collection[str]) -> bool:
 def _decode_success(operation: str, text: str) -> dict[str, Any]:
     try:
         value = json.loads(text) if text.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidResponseException(f"{operation}: the answer is not JSON") from None
     if not isinstance(value, dict):
         raise InvalidResponseException(f"{operation}: the answer is not a JSON object")
@@ -263,7 +263,7 @@ def _decode_success(operation: str, text: str) -> dict[str, Any]:
 def _decode_error(status: int, text: str, error_type: str, secrets: Collection[str]) -> AuthError:
     try:
         body = json.loads(text) if text.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         body = {}
     if not isinstance(body, dict):
         body = {}

@@ -243,3 +243,23 @@ def test_the_config_validates_and_hides_the_secret() -> None:
         with pytest.raises(InvalidConfigurationException):
             config_for("https://x", **bad)
     assert not math.isnan(config.refresh_window)
+
+
+async def test_with_its_storage_down_the_app_client_still_gets_its_token() -> None:
+    import socket
+
+    from amplify_session.storage.redis import RedisStorage
+
+    with socket.socket() as probe:  # a port nobody listens on: Redis is down
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    async with (
+        scripted_server(granted()) as server,
+        RedisStorage.from_url(dead, socket_connect_timeout=0.5) as storage,
+        SessionManager(config_for(server.url), storage=storage) as machine,
+    ):
+        session = await machine.fetch_auth_session()
+        again = await machine.fetch_auth_session()
+    assert session.tokens is not None
+    assert again.tokens == session.tokens
+    assert len(server.requests) == 1  # held in memory: not asked for again
