@@ -237,10 +237,10 @@ class SessionCore:
             return await self._renew(tokens, failures)
         username = tokens.username if tokens is not None else self._standing
         assert username is not None
-        return await self._refresh_tokens_locked(username, forced, failures)
+        return await self._refresh_tokens_locked(username, forced, failures, obtain)
 
     async def _refresh_tokens_locked(
-        self, username: str, forced: bool, failures: list[AuthError]
+        self, username: str, forced: bool, failures: list[AuthError], obtain: bool
     ) -> bool:
         """Refresh under the lock of the processes sharing the storage, unless one just did."""
         locking = self._store.locking
@@ -249,18 +249,19 @@ class SessionCore:
         epoch = self.epoch
         try:
             async with locking.lock(self._lock_name, wait=locking.lock_ttl + 1) as held:
-                adopted = False
+                adopted, ours = False, self.tokens
                 if held:
                     stored = await self._read(username)
                     # (A standing session without tokens has nothing to sign out.)
-                    ours = self.tokens
                     if (
                         stored is None
                         and ours is not None
                         and await self._store.signed_out(username)
                     ):
                         await self._follow_sign_out(epoch)
-                        return False
+                        if self._standing is None or not obtain:
+                            return False
+                        epoch = self.epoch  # a caller's fetch obtains the app client's anew
                     adopted = self._adopt_if_newer(stored, epoch)
                     if adopted:
                         epoch = self.epoch  # a standing session's adoption is a sign-in
@@ -268,7 +269,10 @@ class SessionCore:
                 if adopted and fresh and not forced:
                     changed = True  # another process refreshed: no Cognito call
                 elif self._renewable(epoch):
-                    changed = await self._renew(self.tokens, failures) or adopted
+                    # Adopted without a signedIn yet (a standing session): a refusal
+                    # now ends what nobody was told of, so no signedOut either.
+                    announced = not (adopted and ours is None)
+                    changed = await self._renew(self.tokens, failures, announced) or adopted
                 else:
                     changed = False  # signed out meanwhile
         except StorageException as err:
@@ -281,7 +285,9 @@ class SessionCore:
         """Whether nothing changed since ``epoch`` and there is a session to renew or obtain."""
         return epoch == self.epoch and (self.tokens is not None or self._standing is not None)
 
-    async def _renew(self, tokens: TokenSet | None, failures: list[AuthError]) -> bool:
+    async def _renew(
+        self, tokens: TokenSet | None, failures: list[AuthError], announced: bool = True
+    ) -> bool:
         """Ask for new tokens and keep them; False when there are none to keep.
 
         ``tokens`` None: a standing session's first tokens, kept as a sign-in.
@@ -304,7 +310,7 @@ class SessionCore:
                 if self._standing is not None:
                     # This process's credentials were refused; the stored token is
                     # still good (it cannot be revoked) for the processes whose are not.
-                    self._forget(err)
+                    self._forget(err, announce=announced)
                 else:
                     await self.end_session(err)
                 raise
@@ -359,8 +365,9 @@ class SessionCore:
         if not self._unsaved or tokens is None:
             return
         epoch = self.epoch
-        # A standing session's first tokens are a sign-in: they end a sign-out.
-        signing_in = self._obtained
+        # A standing session's tokens are each a sign-in (no refresh token, nothing a
+        # sign-out revoked): they end a sign-out; a user's first tokens likewise.
+        signing_in = self._obtained or self._standing is not None
         try:
             if not signing_in and await self._store.signed_out(tokens.username):
                 await self._follow_sign_out(epoch)  # signed out elsewhere: no write back
@@ -461,8 +468,9 @@ class SessionCore:
         self._forget(error)
         return tokens
 
-    def _forget(self, error: AuthError | None = None) -> None:
-        """The one way a session ends in memory (a sign-out here or elsewhere, a refusal)."""
+    def _forget(self, error: AuthError | None = None, *, announce: bool = True) -> None:
+        """The one way a session ends in memory (a sign-out here or elsewhere, a refusal);
+        ``announce``: emit ``signedOut`` (not for a session no ``signedIn`` announced)."""
         self._stored_unreadable = False
         self._loaded = True  # what is stored must never be restored now
         self._unsaved = self._obtained = False
@@ -471,7 +479,8 @@ class SessionCore:
         self._set_tokens(None)
         self._credentials.drop_identity()
         self._publish()
-        self._emit(EventName.SIGNED_OUT, error=error)
+        if announce:
+            self._emit(EventName.SIGNED_OUT, error=error)
 
     async def land_sign_out(self) -> tuple[bool, TokenSet | None]:
         """Clear the stored session of a sign-out now.

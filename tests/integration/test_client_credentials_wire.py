@@ -263,3 +263,21 @@ async def test_with_its_storage_down_the_app_client_still_gets_its_token() -> No
     assert session.tokens is not None
     assert again.tokens == session.tokens
     assert len(server.requests) == 1  # held in memory: not asked for again
+
+
+async def test_a_fetch_after_a_sign_out_elsewhere_returns_a_token_not_an_empty_session(
+    tmp_path: Any,
+) -> None:
+    from amplify_session import FileStorage
+
+    path = tmp_path / "machine.json"
+    async with (
+        scripted_server(granted(), granted(), granted()) as server,
+        SessionManager(config_for(server.url), storage=FileStorage(path)) as one,
+        SessionManager(config_for(server.url), storage=FileStorage(path)) as two,
+    ):
+        assert (await one.fetch_auth_session()).tokens is not None
+        assert (await two.fetch_auth_session()).tokens is not None  # adopted from the file
+        await one.sign_out()
+        renewed = await two.fetch_auth_session(force_refresh=True)
+    assert renewed.tokens is not None
