@@ -201,12 +201,15 @@ class SessionCore:
         failures: list[AuthError] = []
         await self._land_sign_out()
         await self._save_unsaved()
-        signed_in = self.tokens is not None
+        # A token that replaces the one held is a refresh; one that comes after a
+        # sign-out (here, or followed from elsewhere during this refresh) is a sign-in.
+        signed_in, epoch = self.tokens is not None, self.epoch
         tokens_changed = await self._refresh_tokens(forced, failures, obtain)
         credentials_changed = await self._refresh_credentials(forced, failures)
         self._publish()
         if tokens_changed:
-            self._emit(EventName.TOKEN_REFRESH if signed_in else EventName.SIGNED_IN)
+            renewed = signed_in and self.tokens is not None and epoch == self.epoch
+            self._emit(EventName.TOKEN_REFRESH if renewed else EventName.SIGNED_IN)
             if self._unsaved and self._save_error is not None:
                 self._emit(EventName.TOKEN_REFRESH_FAILURE, error=self._save_error)
         if credentials_changed:
