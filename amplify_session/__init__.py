@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ._client_credentials_config import ClientCredentialsConfig
 from ._cognito import CognitoRequest, CognitoResponse, Transport
+from ._cognito_client import CognitoClient
 from ._config import AuthConfig, RetryPolicy
 from ._errors import (
     AuthError,
@@ -87,6 +88,7 @@ __all__ = [
     "AuthUser",
     "ClientCredentialsConfig",
     "CodeMismatchException",
+    "CognitoClient",
     "CognitoRequest",
     "CognitoResponse",
     "DeviceMetadataNotFoundException",

@@ -7,21 +7,19 @@ this builds.
 
 from __future__ import annotations
 
-import random
-
 import attrs
 
 from ._client_credentials import ClientCredentialsSource
-from ._cognito import CognitoTransport, IdentityPoolClient, Transport, UserPoolClient
+from ._cognito import IdentityPoolClient, UserPoolClient
 from ._cognito._devices import DeviceCalls
 from ._cognito._oauth import OAuthEndpoints
-from ._config import AuthConfig
+from ._cognito_client import CognitoClient
 from ._credentials import IdentityCredentials
 from ._device_desk import DeviceDesk
 from ._device_sign_in import DeviceSignIn
 from ._events import EventHub
 from ._session_core import SessionCore
-from ._timing import Clock
+from ._timing import JITTER, Clock
 from ._token_source import TokenSource
 from ._token_store import TokenStore
 from ._user_pool_source import UserPoolSource
@@ -35,7 +33,6 @@ class Engine:
     """The wired parts of one manager's session."""
 
     store: TokenStore
-    transport: CognitoTransport
     #: The pool's OAuth domain, when the config names one.
     oauth: OAuthEndpoints | None
     source: TokenSource
@@ -46,36 +43,32 @@ class Engine:
 
 
 def assemble(
-    config: AuthConfig,
+    client: CognitoClient,
     *,
     storage: KeyValueStorage | None,
-    transport: Transport | None,
     clock: Clock,
     hub: EventHub,
-    client_credentials: bool = False,
 ) -> Engine:
-    """Build the engine for ``config``: storage layout, transport, token source, core.
-
-    ``client_credentials``: the session is the app client's own (no user).
-    """
+    """Build the engine of a session of ``client``: storage layout, token source, core."""
+    config = client.config
     store = TokenStore(
         storage if storage is not None else MemoryStorage(),
         config.user_pool_client_id,
         config.identity_pool_id,
     )
-    cognito = CognitoTransport(config, transport)
+    cognito = client.transport
     user_pool = UserPoolClient(cognito, config)
     device_calls = DeviceCalls(cognito, config)
     device_sign_in = DeviceSignIn(user_pool, device_calls, store, config.device_name)
-    oauth = OAuthEndpoints(config) if config.oauth is not None else None
+    oauth = client.oauth
     user_pool_source: UserPoolSource | None = None
     source: TokenSource
-    if client_credentials:
+    if client.client_credentials:
         assert oauth is not None, "a ClientCredentialsConfig always names its domain"
         source = ClientCredentialsSource(oauth, config.user_pool_client_id, clock)
     else:
         source = user_pool_source = UserPoolSource(user_pool, config, clock, device_sign_in)
-    rng = random.Random()  # noqa: S311 (jitter, not secrets)
+    rng = JITTER
     identity_pool = IdentityPoolClient(cognito, config) if config.identity_pool_id else None
     core = SessionCore(
         config=config,
@@ -89,7 +82,6 @@ def assemble(
     devices = DeviceDesk(device_calls, store)
     return Engine(
         store=store,
-        transport=cognito,
         oauth=oauth,
         source=source,
         user_pool=user_pool_source,

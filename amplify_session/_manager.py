@@ -22,9 +22,11 @@ import anyio.abc
 from ._assembly import assemble
 from ._client_credentials_config import ClientCredentialsConfig
 from ._cognito import Transport
+from ._cognito_client import CognitoClient
 from ._config import AuthConfig, check_client_metadata
 from ._errors import (
     AuthError,
+    InvalidParameterException,
     InvalidStateException,
     UserUnAuthenticatedException,
 )
@@ -72,13 +74,18 @@ class SessionManager:
     ahead of expiry like any other; the user methods raise
     :class:`InvalidStateException`.
 
+    Made from a :class:`CognitoClient`, it shares the client's connections
+    with every other session made from it (many users in one process); its
+    :meth:`aclose` leaves them to the client.
+
     Args:
         config: Where the pools are and the session policy, or an app client's
-            own credentials.
+            own credentials, or a :class:`CognitoClient` shared by many sessions.
         storage: Where the session is kept; a new :class:`MemoryStorage` by default.
         transport: What sends Cognito calls (e.g. a ``FakeCognito`` in tests); by
             default an aiohttp one this manager opens and closes. A given transport
-            is never closed by the manager: it belongs to whoever passed it.
+            is never closed by the manager: it belongs to whoever passed it. With
+            a CognitoClient, give the transport to the client.
         clock: The wall clock (a seam for tests).
         event_buffer: Events kept per subscriber before the oldest is dropped.
         listener_timeout: Seconds an async listener may take per event.
@@ -86,7 +93,7 @@ class SessionManager:
 
     def __init__(
         self,
-        config: AuthConfig | ClientCredentialsConfig,
+        config: AuthConfig | ClientCredentialsConfig | CognitoClient,
         *,
         storage: KeyValueStorage | None = None,
         transport: Transport | None = None,
@@ -94,21 +101,14 @@ class SessionManager:
         event_buffer: int = 100,
         listener_timeout: float = 5.0,
     ) -> None:
-        machine = isinstance(config, ClientCredentialsConfig)
-        if isinstance(config, ClientCredentialsConfig):
-            config = config.auth_config
-        self._config: AuthConfig = config
+        client = _client_of(config, transport)
+        #: The client this manager made for itself, which it closes (None: a shared one).
+        self._own_client = None if client is config else client
+        config = self._config = client.config
         self._clock = clock if clock is not None else SystemClock()
         self._hub = EventHub(buffer=event_buffer, listener_timeout=listener_timeout)
-        engine = assemble(
-            config,
-            storage=storage,
-            transport=transport,
-            clock=self._clock,
-            hub=self._hub,
-            client_credentials=machine,
-        )
-        self._store, self._transport, self._oauth = engine.store, engine.transport, engine.oauth
+        engine = assemble(client, storage=storage, clock=self._clock, hub=self._hub)
+        self._store = engine.store
         self._source, self._core = engine.source, engine.core
         self._user_pool = engine.user_pool
         self._devices = engine.devices
@@ -234,10 +234,9 @@ class SessionManager:
             await self._settle(land_sign_out=True)
         finally:
             # Even when the event loop is shutting down around us (asyncio.run's end).
-            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-                await self._transport.aclose()
-                if self._oauth is not None:
-                    await self._oauth.aclose()
+            if self._own_client is not None:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                    await self._own_client.aclose()
 
     async def _settle(self, *, land_sign_out: bool) -> None:
         """Let the refresh in flight land (and a sign-out's clear), within ``request_timeout``."""
@@ -679,3 +678,17 @@ class SessionManager:
         warning logged). ``await stream.aclose()`` or ``async with`` unsubscribes.
         """
         return self._hub.stream(events)
+
+
+def _client_of(
+    config: AuthConfig | ClientCredentialsConfig | CognitoClient, transport: Transport | None
+) -> CognitoClient:
+    """The client a manager's session goes through: the one given, or its own."""
+    if not isinstance(config, CognitoClient):
+        return CognitoClient(config, transport=transport)
+    if transport is not None:
+        raise InvalidParameterException(
+            "a SessionManager made from a CognitoClient uses the client's transport",
+            recovery_suggestion="Pass the transport to CognitoClient(config, transport=...).",
+        )
+    return config

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 
 import aiohttp
 
@@ -20,12 +19,12 @@ class LoopSession:
 
     The session belongs to the event loop it was opened on, and is closed
     when that loop stops; on another loop (a later ``asyncio.run``) a new one
-    is opened.
+    is opened. ``limit``: connections at most (aiohttp's connector limit).
     """
 
-    def __init__(self, timeout: float, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, timeout: float, *, limit: int = 100) -> None:
         self._timeout = timeout
-        self._headers = dict(headers or {})
+        self._limit = limit
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._keeper: asyncio.Task[None] | None = None
@@ -43,7 +42,8 @@ class LoopSession:
             return session
         # A session of another (stopped) loop was closed by its keeper as that loop stopped.
         session = self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self._timeout), headers=self._headers
+            connector=aiohttp.TCPConnector(limit=self._limit),
+            timeout=aiohttp.ClientTimeout(total=self._timeout),
         )
         self._loop = loop
         self._keeper = loop.create_task(
@@ -63,11 +63,15 @@ class LoopSession:
 
 
 class AiohttpTransport:
-    """Sends Cognito API calls over one aiohttp ClientSession (a :class:`LoopSession`)."""
+    """Sends Cognito API calls over one aiohttp ClientSession (a :class:`LoopSession`).
 
-    def __init__(self, config: AuthConfig) -> None:
+    ``session``: the connections to use (shared with the pool's OAuth domain
+    when the client has one); by default its own.
+    """
+
+    def __init__(self, config: AuthConfig, session: LoopSession | None = None) -> None:
         self._config = config
-        self._session = LoopSession(config.request_timeout, {"Content-Type": _CONTENT_TYPE})
+        self._session = session if session is not None else LoopSession(config.request_timeout)
 
     def __repr__(self) -> str:
         return f"AiohttpTransport(open={self._session.is_open})"
@@ -80,7 +84,9 @@ class AiohttpTransport:
             else self._config.identity_pool_url
         )
         async with self._session.client().post(
-            url, data=request.body, headers={"X-Amz-Target": request.target}
+            url,
+            data=request.body,
+            headers={"Content-Type": _CONTENT_TYPE, "X-Amz-Target": request.target},
         ) as response:
             text = await response.text(encoding="utf-8", errors="replace")
             return CognitoResponse(response.status, text, response.headers)

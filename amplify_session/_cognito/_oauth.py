@@ -28,9 +28,10 @@ from .._errors import (
     TooManyRequestsException,
 )
 from .._oauth_config import OAuthConfig
+from ._call_gate import DEFAULT_MAX_CALLS, CallGate
 from ._http import LoopSession
 from ._redact import redact
-from ._transport import network_error, retrying
+from ._transport import network_error
 from ._user_pool import AuthenticationResult
 
 __all__ = ["OAuthEndpoints"]
@@ -50,9 +51,17 @@ class OAuthEndpoints:
     Args:
         config: The app client (id, secret), its ``oauth`` domain, the timeout
             and the retry policy.
+        gate: What every call of the client passes through; by default its own.
+        session: The client's connections; by default its own.
     """
 
-    def __init__(self, config: AuthConfig) -> None:
+    def __init__(
+        self,
+        config: AuthConfig,
+        *,
+        gate: CallGate | None = None,
+        session: LoopSession | None = None,
+    ) -> None:
         if config.oauth is None:
             raise InvalidConfigurationException(
                 "AuthConfig.oauth is needed for the pool's OAuth endpoints",
@@ -60,7 +69,8 @@ class OAuthEndpoints:
             )
         self._config = config
         self._oauth: OAuthConfig = config.oauth
-        self._session = LoopSession(config.request_timeout)
+        self._gate = gate if gate is not None else CallGate(DEFAULT_MAX_CALLS)
+        self._session = session if session is not None else LoopSession(config.request_timeout)
 
     def __repr__(self) -> str:
         return f"OAuthEndpoints(domain={self._oauth.domain!r})"
@@ -69,10 +79,6 @@ class OAuthEndpoints:
     def oauth(self) -> OAuthConfig:
         """The domain and scopes these endpoints serve."""
         return self._oauth
-
-    async def aclose(self) -> None:
-        """Close connections; the endpoints can be used again afterwards."""
-        await self._session.aclose()
 
     async def token(self, form: Mapping[str, str]) -> AuthenticationResult:
         """POST ``form`` (a grant) to the token endpoint, as this app client.
@@ -88,10 +94,9 @@ class OAuthEndpoints:
         if self._config.client_secret:
             basic = headers.get("Authorization", "")
             secrets += [self._config.client_secret, basic, basic.removeprefix("Basic ")]
-        async for attempt in retrying(self._config.retry, _OPERATION):
-            with attempt:
-                return await self._post_once(body, headers, secrets)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+        return await self._gate.call(
+            self._config.retry, _OPERATION, lambda: self._post_once(body, headers, secrets)
+        )
 
     def _authenticated(self, form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
         """The body and headers: Basic auth with a secret, the client id in the body without."""

@@ -17,19 +17,16 @@ stamina or tenacity use.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
-import random
 import re
 from collections.abc import Collection, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
-import tenacity
 
-from .._config import AuthConfig, RetryPolicy
+from .._config import AuthConfig
 from .._errors import (
     _COGNITO_ERRORS,
     _TRANSIENT_NAMES,
@@ -38,11 +35,12 @@ from .._errors import (
     NetworkError,
     error_from_service,
 )
-from ._http import AiohttpTransport
+from ._call_gate import DEFAULT_MAX_CALLS, CallGate
+from ._http import AiohttpTransport, LoopSession
 from ._redact import redact
 from ._wire import CognitoRequest, Service, Transport
 
-__all__ = ["CognitoTransport", "Service", "network_error", "redact", "retrying"]
+__all__ = ["CognitoTransport", "Service", "network_error", "redact"]
 
 _log = logging.getLogger("amplify_session.transport")
 
@@ -57,14 +55,30 @@ class CognitoTransport:
     Args:
         config: Where the pools are, the timeout and the retry policy.
         transport: What sends each request; by default a new
-            :class:`AiohttpTransport`, which :meth:`aclose` closes. A transport
-            given here belongs to its owner and is never closed by this one.
+            :class:`AiohttpTransport` on ``session``, which :meth:`aclose`
+            closes. A transport given here belongs to its owner and is never
+            closed by this one.
+        gate: What every call passes through (slots, retry budget), shared
+            with the other parts of the same client; by default its own.
+        session: The connections the default transport uses.
     """
 
-    def __init__(self, config: AuthConfig, transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        config: AuthConfig,
+        transport: Transport | None = None,
+        *,
+        gate: CallGate | None = None,
+        session: LoopSession | None = None,
+    ) -> None:
         self._config = config
+        self.gate = gate if gate is not None else CallGate(DEFAULT_MAX_CALLS)
         self._owns = transport is None
-        self._sender: Transport = transport if transport is not None else AiohttpTransport(config)
+        self._sender: Transport = (
+            transport
+            if transport is not None
+            else AiohttpTransport(config, session or LoopSession(config.request_timeout))
+        )
 
     def __repr__(self) -> str:
         return f"CognitoTransport({self._sender!r})"
@@ -110,10 +124,9 @@ class CognitoTransport:
             AuthError: The Cognito error, or NetworkError after the last retry.
         """
         request = CognitoRequest(service, operation, json.dumps(payload))
-        async for attempt in retrying(self._config.retry, operation):
-            with attempt:
-                return await self._send_once(request, secrets)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+        return await self.gate.call(
+            self._config.retry, operation, lambda: self._send_once(request, secrets)
+        )
 
     async def _send_once(
         self, request: CognitoRequest, secrets: Collection[str]
@@ -172,46 +185,6 @@ def _server_time(date: str | None) -> float | None:
         return parsedate_to_datetime(date).timestamp()
     except (TypeError, ValueError, IndexError):
         return None
-
-
-def retrying(policy: RetryPolicy, operation: str) -> tenacity.AsyncRetrying:
-    """The retry loop for one call: ``policy``'s bounds, logged at DEBUG only."""
-
-    def log_retry(state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome is not None else None
-        # The error's name only: it was checked to be a name, never a server's echo.
-        _log.debug(
-            "%s: attempt %d failed (%s); retrying in %.3f s",
-            operation,
-            state.attempt_number,
-            error.name if isinstance(error, AuthError) else type(error).__name__,
-            state.upcoming_sleep,
-        )
-
-    return tenacity.AsyncRetrying(
-        retry=tenacity.retry_if_exception(_is_retryable),
-        # Whichever comes first; the total time is checked after each failed attempt.
-        stop=(
-            tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_after_delay(policy.timeout)
-        ),
-        wait=functools.partial(_backoff, policy),
-        before_sleep=log_retry,
-        reraise=True,
-    )
-
-
-def _backoff(policy: RetryPolicy, state: tenacity.RetryCallState) -> float:
-    """Exponential from ``wait_initial``, plus up to ``wait_jitter``, capped at ``wait_max``."""
-    jitter = random.uniform(0, policy.wait_jitter) if policy.wait_jitter else 0.0  # noqa: S311
-    try:
-        exponential = policy.wait_initial * 2.0 ** (state.attempt_number - 1)
-    except OverflowError:
-        return policy.wait_max
-    return min(policy.wait_max, exponential + jitter)
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, AuthError) and exc.retryable
 
 
 # Failures whose text comes from the OS or the configuration, never from the

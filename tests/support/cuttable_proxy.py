@@ -9,13 +9,18 @@ from contextlib import asynccontextmanager
 
 
 class CuttableProxy:
-    """Forwards bytes to ``target_port``; :meth:`cut` refuses connections until :meth:`restore`."""
+    """Forwards bytes to ``target_port``; :meth:`cut` refuses connections until :meth:`restore`.
+
+    It counts the connections clients open to it: ``accepted`` in all, ``open``
+    now, ``peak`` the most open at once (exact, not sampled).
+    """
 
     def __init__(self, target_port: int) -> None:
         self._target_port = target_port
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
+        self.accepted = self.open = self.peak = 0
 
     @property
     def url(self) -> str:
@@ -39,6 +44,15 @@ class CuttableProxy:
             await server.wait_closed()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self.open += 1
+        self.peak = max(self.peak, self.open)
+        try:
+            await self._forward(reader, writer)
+        finally:
+            self.open -= 1
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target_port)
         except OSError:

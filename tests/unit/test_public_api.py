@@ -6,6 +6,7 @@ import amplify_session
 PUBLIC_API = {
     "Transport",
     "CognitoResponse",
+    "CognitoClient",
     "CognitoRequest",
     "AWSCredentials",
     "AuthConfig",
