@@ -107,31 +107,41 @@ async def _herd(
     }
 
 
-async def _floor() -> dict[str, float]:
-    """The same number of asyncio tasks woken by one ``asyncio.Event``, nothing else."""
+async def _floor(
+    spawn: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]],
+) -> dict[str, float]:
+    """As many tasks, spawned the same way, woken by one ``asyncio.Event``: nothing else."""
     event = asyncio.Event()
     answered: list[float] = []
+    woken: list[float] = []
 
     async def caller() -> None:
         await event.wait()
         answered.append(time.perf_counter())
 
+    async def callers_then_set() -> None:
+        async def wake() -> None:
+            await asyncio.sleep(0.05)  # every task is waiting
+            woken.append(time.perf_counter())
+            event.set()
+
+        await asyncio.gather(spawn(caller), wake())
+
     with _collector_off():
-        tasks = [asyncio.ensure_future(caller()) for _ in range(CALLERS)]
-        await asyncio.sleep(0.05)  # every task is waiting
-        woken = time.perf_counter()
-        event.set()
-        await asyncio.wait(tasks)
-    return {"answered": float(len(answered)), "wake_up_ms": (max(answered) - woken) * MS}
+        await callers_then_set()
+    return {"answered": float(len(answered)), "wake_up_ms": (max(answered) - woken[0]) * MS}
 
 
 async def measure(emulator: Emulator) -> dict[str, dict[str, float]]:
+    # Each herd against the floor of its own kind of task, measured in the same run.
+    asyncio_floor, anyio_floor = await _floor(_asyncio_tasks), await _floor(_anyio_group)
     rows = {
         f"{CALLERS} callers at expiry": await _herd(emulator, _asyncio_tasks),
+        f"floor: {CALLERS} tasks, one Event": asyncio_floor,
         f"{CALLERS} callers, anyio group": await _herd(emulator, _anyio_group),
-        f"floor: {CALLERS} tasks, one Event": await _floor(),
+        f"floor: {CALLERS} in an anyio group": anyio_floor,
     }
-    floor = rows[f"floor: {CALLERS} tasks, one Event"]["wake_up_ms"]
-    for row in rows.values():
-        row["wake_x_floor"] = row["wake_up_ms"] / floor
+    floors = [asyncio_floor, asyncio_floor, anyio_floor, anyio_floor]
+    for row, floor in zip(rows.values(), floors, strict=True):
+        row["wake_x_floor"] = row["wake_up_ms"] / floor["wake_up_ms"]
     return rows
