@@ -29,6 +29,7 @@ import logging
 import math
 import random
 import uuid
+from collections.abc import Callable
 
 import anyio
 
@@ -106,6 +107,9 @@ class SessionCore:
         self._background = False
         #: ``schedule.served_until(background)``: the fast path's one comparison.
         self.served_until = _UNKNOWN.served_until(False)
+        #: Told ``(session, served_until)`` whenever either changes: the manager's
+        #: fast path keeps a copy of both on itself (see fetch_auth_session).
+        self.on_publish: Callable[[AuthSession, float], None] = _nobody_listens
 
     def __repr__(self) -> str:
         state = "signed-in" if self.tokens is not None else "signed-out"
@@ -623,14 +627,20 @@ class SessionCore:
         when = self._token_schedule.earliest(self._credentials.schedule(tokens))
         self.schedule = when if self._loaded else _UNKNOWN
         self.served_until = self.schedule.served_until(self._background)
+        self.on_publish(self.session, self.served_until)
 
     def set_background(self, running: bool) -> None:
         """The background loop started or stopped: a stale session is served while it runs."""
         self._background = running
         self.served_until = self.schedule.served_until(running)
+        self.on_publish(self.session, self.served_until)
 
     def _emit(self, name: EventName, *, error: AuthError | None = None) -> None:
         self._hub.emit(SessionEvent(name=name, session=self.session, error=error))
+
+
+def _nobody_listens(session: AuthSession, served_until: float) -> None:
+    pass
 
 
 def _require_epoch(began: int, now: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import platform
 import sys
 from collections.abc import Awaitable, Callable
@@ -77,10 +78,20 @@ def main(names: list[str]) -> None:
         written.append(str(PLOT))
     # A partial run keeps the other benchmarks' figures.
     document = json.loads(RESULTS.read_text()) if names and RESULTS.exists() else {}
-    document.update({"machine": platform.platform(), "python": platform.python_version()})
+    document.update(_machine())
     document.update(results)
     RESULTS.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {' and '.join(written)}")
+    print(", ".join(f"{key}: {value}" for key, value in _machine().items()))
+
+
+def _machine() -> dict[str, Any]:
+    """Where the figures were measured: ratios hold on this machine, in this run."""
+    return {
+        "machine": platform.platform(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
 
 
 if __name__ == "__main__":
