@@ -46,7 +46,6 @@ lists through the same machine and checks: one per path the issue names.
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import uuid
@@ -85,6 +84,7 @@ from tests.support.model_portal import (
     Outcome,
     SimulatedProcess,
     Steps,
+    prepare,
     replay,
     run_model,
     shutdown_all,
@@ -558,10 +558,7 @@ def test_device_model(
     caplog: pytest.LogCaptureFixture,
     mode: Literal["always", "user_opt_in"],
 ) -> None:
-    DeviceModel.emulator = amplify_emulator
-    DeviceModel.mode = mode
-    DeviceModel.caplog = caplog
-    caplog.set_level(logging.DEBUG, logger="amplify_session")
+    prepare(DeviceModel, caplog, emulator=amplify_emulator, mode=mode)
     run_model(DeviceModel, STATS, examples=EXAMPLES, steps=STEPS, randomized=RANDOM)
 
 
@@ -666,9 +663,6 @@ def test_device_model_scenario(
     amplify_emulator: Emulator, caplog: pytest.LogCaptureFixture, name: str
 ) -> None:
     mode, world, steps = SCENARIOS[name]
-    DeviceModel.emulator = amplify_emulator
-    DeviceModel.caplog = caplog
-    DeviceModel.mode = mode  # type: ignore[assignment]
-    caplog.set_level(logging.DEBUG, logger="amplify_session")
+    prepare(DeviceModel, caplog, emulator=amplify_emulator, mode=mode)
     defaults = {"confirm_fault": None, "remember": False, "stale": None, "second": "signed out"}
     replay(DeviceModel(), {**defaults, **world}, steps)

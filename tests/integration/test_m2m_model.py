@@ -58,7 +58,6 @@ the bugs this model found), ``test_m2m_model`` (heavy)
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 from collections import Counter
@@ -104,6 +103,7 @@ from tests.support.model_portal import (
     ModelStats,
     Steps,
     note,
+    prepare,
     replay,
     run_model,
     wait_until_quiet,
@@ -569,10 +569,7 @@ class M2MModel(RuleBasedStateMachine):
 
 
 def _prepare(redis_url: str, scratch: Path, caplog: pytest.LogCaptureFixture) -> None:
-    M2MModel.redis_url = redis_url
-    M2MModel.scratch = scratch
-    M2MModel.caplog = caplog
-    caplog.set_level(logging.DEBUG, logger="amplify_session")
+    prepare(M2MModel, caplog, redis_url=redis_url, scratch=scratch)
 
 
 def _run(examples: int, steps: int) -> None:

@@ -43,7 +43,6 @@ fixed step lists through the same machine on every run.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import secrets
@@ -75,6 +74,7 @@ from tests.support.model_portal import (
     Outcome,
     SimulatedProcess,
     Steps,
+    prepare,
     replay,
     run_model,
     shutdown_all,
@@ -738,15 +738,9 @@ def _tampered(state: str) -> str:
     return state[:middle] + ("A" if state[middle] != "A" else "B") + state[middle + 1 :]
 
 
-def _prepare(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
-    SignInModel.emulator = emulator
-    SignInModel.caplog = caplog
-    caplog.set_level(logging.DEBUG, logger="amplify_session")
-
-
 @pytest.mark.heavy
 def test_sign_in_model(amplify_emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
-    _prepare(amplify_emulator, caplog)
+    prepare(SignInModel, caplog, emulator=amplify_emulator)
     run_model(SignInModel, STATS, examples=EXAMPLES, steps=STEPS, randomized=RANDOM)
 
 
@@ -915,5 +909,5 @@ def test_sign_in_model_scenario(
     amplify_emulator: Emulator, caplog: pytest.LogCaptureFixture, name: str
 ) -> None:
     world, steps = SCENARIOS[name]
-    _prepare(amplify_emulator, caplog)
+    prepare(SignInModel, caplog, emulator=amplify_emulator)
     replay(SignInModel(), {**WORLD, **world}, steps)

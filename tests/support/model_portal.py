@@ -9,6 +9,7 @@ keeps its own rules and checks.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 import anyio
 import attrs
+import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import HealthCheck, currently_in_test_context, settings
 from hypothesis import note as hypothesis_note
@@ -34,6 +36,7 @@ __all__ = [
     "Steps",
     "note",
     "outcome_of",
+    "prepare",
     "replay",
     "run_model",
     "shutdown_all",
@@ -230,6 +233,14 @@ class ModelStats:
             f"{self.name}: {self.examples} examples, {self.steps} steps; "
             f"seen: {dict(sorted(self.seen.items()))}"
         )
+
+
+def prepare(machine: type[Any], caplog: pytest.LogCaptureFixture, **fixtures: Any) -> None:
+    """Hand the machine's class the test's fixtures (hypothesis makes the machines), and
+    capture the library's log records (the machines scan them for secrets)."""
+    for name, value in {**fixtures, "caplog": caplog}.items():
+        setattr(machine, name, value)
+    caplog.set_level(logging.DEBUG, logger="amplify_session")
 
 
 def run_model(
