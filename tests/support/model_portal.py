@@ -202,13 +202,13 @@ def wait_until_quiet(
     """
     start = time.monotonic()
     while True:
-        time.sleep(0.005)
         since = idle_since()
         now = time.monotonic()
         if since is not None and now - (since if floor is None else max(since, floor)) >= quiet:
             return True
         if now - start >= limit:
             return False
+        time.sleep(0.005)
 
 
 def note(text: str) -> None:
