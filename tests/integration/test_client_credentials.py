@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -27,44 +26,20 @@ from amplify_session.emulator import EmulatedPool, Emulator
 from amplify_session.emulator._moto_backend import client_of
 from amplify_session.integrations.aiohttp import BearerAuth
 from tests.support.bearer_server import bearer_server
+from tests.support.m2m import machine_pool, pool_config
 from tests.support.retry import fast_retry
 
 pytestmark = pytest.mark.anyio
 
 
-def machine_pool(emulator: Emulator, lifetime: float = 3600) -> EmulatedPool:
-    emulator.reset()
-    return emulator.provision(
-        generate_secret=True,
-        oauth_flows=("client_credentials",),
-        resource_servers={"orders": ("read", "write"), "stock": ("count",)},
-        token_validity=timedelta(seconds=lifetime),
-    )
-
-
-def machine_config(pool: EmulatedPool, **overrides: Any) -> ClientCredentialsConfig:
-    assert pool.domain is not None
-    assert pool.client_secret is not None
-    fields: dict[str, Any] = {
-        "user_pool_id": pool.user_pool_id,
-        "client_id": pool.client_id,
-        "client_secret": pool.client_secret,
-        "domain": pool.domain,
-        "scopes": ("orders/read", "orders/write"),
-        "retry": fast_retry(2),
-    }
-    fields.update(overrides)
-    return ClientCredentialsConfig(**fields)
-
-
 def short_lived(pool: EmulatedPool, **overrides: Any) -> ClientCredentialsConfig:
     """4-second tokens renewed 1 s before expiry."""
-    return machine_config(pool, refresh_window=1.0, expiry_tolerance=0.25, **overrides)
+    return pool_config(pool, refresh_window=1.0, expiry_tolerance=0.25, **overrides)
 
 
 async def test_the_token_is_obtained_scoped_and_verifies(amplify_emulator: Emulator) -> None:
     pool = machine_pool(amplify_emulator)
-    async with SessionManager(machine_config(pool)) as machine:
+    async with SessionManager(pool_config(pool)) as machine:
         events = machine.events()
         session = await machine.fetch_auth_session()
         again = await machine.fetch_auth_session()
@@ -118,7 +93,7 @@ async def test_bearer_auth_sends_it_to_an_api_that_verifies_it(
     jwks = await anyio.to_thread.run_sync(_read_json, url)
     async with (
         bearer_server(jwks, pool.client_id) as api,
-        SessionManager(machine_config(pool)) as machine,
+        SessionManager(pool_config(pool)) as machine,
         aiohttp.ClientSession(middlewares=(BearerAuth(machine),)) as http,
     ):
         for _ in range(3):
@@ -199,9 +174,9 @@ async def test_a_process_restarted_on_the_same_storage_adopts_the_stored_token(
 
     pool = machine_pool(amplify_emulator)
     storage_path = tmp_path / "machine.json"
-    async with SessionManager(machine_config(pool), storage=FileStorage(storage_path)) as one:
+    async with SessionManager(pool_config(pool), storage=FileStorage(storage_path)) as one:
         first = (await one.fetch_auth_session()).tokens
-    async with SessionManager(machine_config(pool), storage=FileStorage(storage_path)) as two:
+    async with SessionManager(pool_config(pool), storage=FileStorage(storage_path)) as two:
         second = (await two.fetch_auth_session()).tokens
     assert first is not None
     assert second is not None
@@ -213,7 +188,7 @@ async def test_sign_out_forgets_the_token_and_the_next_fetch_asks_for_a_new_one(
     amplify_emulator: Emulator,
 ) -> None:
     pool = machine_pool(amplify_emulator)
-    async with SessionManager(machine_config(pool)) as machine:
+    async with SessionManager(pool_config(pool)) as machine:
         first = (await machine.fetch_auth_session()).tokens
         result = await machine.sign_out()
         await anyio.sleep(0.3)  # signed out: the loop does not ask by itself
@@ -232,11 +207,11 @@ async def test_a_process_whose_secret_is_refused_does_not_sign_the_fleet_out(
     from amplify_session.storage.redis import RedisStorage
 
     pool = machine_pool(amplify_emulator)
-    stale = machine_config(pool, client_secret="an-old-secret-from-before-a-rotation")
+    stale = pool_config(pool, client_secret="an-old-secret-from-before-a-rotation")
     async with (
         RedisStorage.from_url(redis_url, prefix="m2m-good") as good_storage,
         RedisStorage.from_url(redis_url, prefix="m2m-good") as bad_storage,
-        SessionManager(machine_config(pool), storage=good_storage) as good,
+        SessionManager(pool_config(pool), storage=good_storage) as good,
         SessionManager(stale, storage=bad_storage) as bad,
     ):
         events = good.events()

@@ -16,7 +16,6 @@ import pytest
 
 from amplify_session import (
     AuthError,
-    ClientCredentialsConfig,
     EventName,
     InternalErrorException,
     InvalidResponseException,
@@ -26,64 +25,16 @@ from amplify_session import (
     SessionManager,
     TooManyRequestsException,
 )
-from tests.support.retry import fast_retry
+from tests.support.m2m import CLIENT, SECRET, endpoint_config, granted, machine_token
 from tests.support.scripted_server import Answer, Step, scripted_server
-from tests.support.tokens import make_jwt
 
 pytestmark = pytest.mark.anyio
-
-SECRET = "s3cr3t-of-the-client-0123456789"
-CLIENT = "machine-client"
-
-
-def machine_token(lifetime: int = 3600, **claims: Any) -> str:
-    payload: dict[str, Any] = {
-        "sub": CLIENT,
-        "client_id": CLIENT,
-        "token_use": "access",
-        "scope": "orders/read",
-    }
-    payload.update(claims)
-    payload.pop("username", None)
-    token = make_jwt(payload)
-    if lifetime != 3600:
-        import json
-        import time
-
-        from tests.support.tokens import b64url
-
-        head, body, sig = token.split(".")
-        decoded = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        decoded["exp"] = int(time.time()) + lifetime
-        decoded.pop("username", None)
-        token = ".".join([head, b64url(json.dumps(decoded).encode()), sig])
-    return token
-
-
-def granted(token: str | None = None, **extra: Any) -> Answer:
-    body = {"access_token": token or machine_token(), "expires_in": 3600, "token_type": "Bearer"}
-    body.update(extra)
-    return Answer(200, body)
-
-
-def config_for(url: str, **overrides: Any) -> ClientCredentialsConfig:
-    fields: dict[str, Any] = {
-        "user_pool_id": "us-east-1_Test1",
-        "client_id": CLIENT,
-        "client_secret": SECRET,
-        "domain": url,
-        "scopes": ("orders/read", "orders/write"),
-        "retry": fast_retry(1),
-        "request_timeout": 2.0,
-    }
-    fields.update(overrides)
-    return ClientCredentialsConfig(**fields)
 
 
 async def test_it_posts_the_grant_with_basic_auth_and_the_scopes() -> None:
     async with (
         scripted_server(granted()) as server,
-        SessionManager(config_for(server.url)) as machine,
+        SessionManager(endpoint_config(server.url)) as machine,
     ):
         session = await machine.fetch_auth_session()
     assert session.tokens is not None
@@ -102,7 +53,7 @@ async def test_it_posts_the_grant_with_basic_auth_and_the_scopes() -> None:
 async def test_no_scopes_asks_for_all_the_client_may_have() -> None:
     async with (
         scripted_server(granted()) as server,
-        SessionManager(config_for(server.url, scopes=())) as machine,
+        SessionManager(endpoint_config(server.url, scopes=())) as machine,
     ):
         await machine.fetch_auth_session()
     assert server.requests[0]["body"] == {"grant_type": "client_credentials"}
@@ -132,7 +83,7 @@ async def test_no_scopes_asks_for_all_the_client_may_have() -> None:
 async def test_every_bad_answer_is_an_auth_error(answer: Step, expected: type[AuthError]) -> None:
     async with (
         scripted_server(answer) as server,
-        SessionManager(config_for(server.url)) as machine,
+        SessionManager(endpoint_config(server.url)) as machine,
     ):
         with pytest.raises(expected) as caught:
             await machine.fetch_auth_session()
@@ -147,7 +98,7 @@ async def test_a_secret_echoed_in_the_error_description_is_scrubbed() -> None:
     echo = {"error": "invalid_client", "error_description": f"bad secret {SECRET} for {CLIENT}"}
     async with (
         scripted_server(Answer(400, echo)) as server,
-        SessionManager(config_for(server.url)) as machine,
+        SessionManager(endpoint_config(server.url)) as machine,
     ):
         with pytest.raises(OAuthError) as caught:
             await machine.fetch_auth_session()
@@ -158,7 +109,7 @@ async def test_a_secret_echoed_in_the_error_description_is_scrubbed() -> None:
 async def test_a_refused_first_request_is_one_failure_event_and_no_background_retry() -> None:
     async with (
         scripted_server(Answer(400, {"error": "invalid_client"})) as server,
-        SessionManager(config_for(server.url)) as machine,
+        SessionManager(endpoint_config(server.url)) as machine,
     ):
         events = machine.events()
         with pytest.raises(OAuthError):
@@ -174,7 +125,7 @@ async def test_a_refused_first_request_is_one_failure_event_and_no_background_re
 async def test_a_caller_asks_again_after_a_refusal_and_the_session_begins() -> None:
     async with (
         scripted_server(Answer(400, {"error": "invalid_scope"}), granted()) as server,
-        SessionManager(config_for(server.url)) as machine,
+        SessionManager(endpoint_config(server.url)) as machine,
     ):
         with pytest.raises(OAuthError):
             await machine.fetch_auth_session()
@@ -186,7 +137,7 @@ async def test_a_caller_asks_again_after_a_refusal_and_the_session_begins() -> N
 async def test_user_methods_are_refused_with_a_clear_error() -> None:
     async with (
         scripted_server(granted()) as server,
-        SessionManager(config_for(server.url)) as machine,
+        SessionManager(endpoint_config(server.url)) as machine,
     ):
         for call in (
             lambda: machine.sign_in("alice", "pw"),
@@ -203,7 +154,7 @@ async def test_the_manager_opens_with_no_request_until_the_loop_or_a_caller_asks
     # Opened: the background loop requests the token at once (a standing session is due).
     async with (
         scripted_server(granted()) as server,
-        SessionManager(config_for(server.url)) as machine,
+        SessionManager(endpoint_config(server.url)) as machine,
     ):
         with anyio.fail_after(5):
             while not server.requests:
@@ -213,7 +164,7 @@ async def test_the_manager_opens_with_no_request_until_the_loop_or_a_caller_asks
     assert session.tokens is not None
     # Not opened: nothing is sent until a fetch.
     async with scripted_server(granted()) as server:
-        machine = SessionManager(config_for(server.url))
+        machine = SessionManager(endpoint_config(server.url))
         await anyio.sleep(0.1)
         assert server.requests == []
         await machine.fetch_auth_session()
@@ -224,11 +175,11 @@ async def test_the_manager_opens_with_no_request_until_the_loop_or_a_caller_asks
 def test_the_config_validates_and_hides_the_secret() -> None:
     from amplify_session import InvalidConfigurationException
 
-    config = config_for("https://pool.auth.us-east-1.amazoncognito.com/")
+    config = endpoint_config("https://pool.auth.us-east-1.amazoncognito.com/")
     assert SECRET not in repr(config)
     assert config.domain == "https://pool.auth.us-east-1.amazoncognito.com"
-    assert config_for("pool.auth.us-east-1.amazoncognito.com").domain == config.domain
-    assert config_for("x", scopes="a/b c/d").scopes == ("a/b", "c/d")
+    assert endpoint_config("pool.auth.us-east-1.amazoncognito.com").domain == config.domain
+    assert endpoint_config("x", scopes="a/b c/d").scopes == ("a/b", "c/d")
     for bad in (
         {"client_secret": ""},
         {"client_id": " "},
@@ -241,7 +192,7 @@ def test_the_config_validates_and_hides_the_secret() -> None:
         {"domain": ""},
     ):
         with pytest.raises(InvalidConfigurationException):
-            config_for("https://x", **bad)
+            endpoint_config("https://x", **bad)
     assert not math.isnan(config.refresh_window)
 
 
@@ -256,7 +207,7 @@ async def test_with_its_storage_down_the_app_client_still_gets_its_token() -> No
     async with (
         scripted_server(granted()) as server,
         RedisStorage.from_url(dead, socket_connect_timeout=0.5) as storage,
-        SessionManager(config_for(server.url), storage=storage) as machine,
+        SessionManager(endpoint_config(server.url), storage=storage) as machine,
     ):
         session = await machine.fetch_auth_session()
         again = await machine.fetch_auth_session()
@@ -273,8 +224,8 @@ async def test_a_fetch_after_a_sign_out_elsewhere_returns_a_token_not_an_empty_s
     path = tmp_path / "machine.json"
     async with (
         scripted_server(granted(), granted(), granted()) as server,
-        SessionManager(config_for(server.url), storage=FileStorage(path)) as one,
-        SessionManager(config_for(server.url), storage=FileStorage(path)) as two,
+        SessionManager(endpoint_config(server.url), storage=FileStorage(path)) as one,
+        SessionManager(endpoint_config(server.url), storage=FileStorage(path)) as two,
     ):
         assert (await one.fetch_auth_session()).tokens is not None
         assert (await two.fetch_auth_session()).tokens is not None  # adopted from the file

@@ -46,30 +46,26 @@ lists through the same machine and checks: one per path the issue names.
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import uuid
 from collections import Counter
 from typing import Any, Literal
 
-import anyio
 import attrs
 import boto3
 import pytest
-from anyio.from_thread import start_blocking_portal
 from botocore.config import Config
-from hypothesis import HealthCheck, currently_in_test_context, note, settings
+from hypothesis import currently_in_test_context, note
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
     rule,
-    run_state_machine_as_test,
 )
 
-from amplify_session import AuthConfig, AuthError, MemoryStorage, SessionManager
+from amplify_session import AuthError, MemoryStorage, SessionManager
 from amplify_session.emulator import Emulator
 from tests.support.device_model_world import (
     ATTEMPTS,
@@ -82,14 +78,24 @@ from tests.support.device_model_world import (
     Observed,
     Session,
 )
-from tests.support.model_world import error_name
+from tests.support.model_portal import (
+    HANG_LIMIT,
+    ModelStats,
+    Outcome,
+    SimulatedProcess,
+    Steps,
+    prepare,
+    replay,
+    run_model,
+    shutdown_all,
+)
+from tests.support.model_world import described_call, error_name, exception_chain
 from tests.support.retry import fast_retry
 
 EXAMPLES = int(os.environ.get("AMPLIFY_SESSION_DEVICE_MODEL_EXAMPLES", "10"))
 STEPS = int(os.environ.get("AMPLIFY_SESSION_DEVICE_MODEL_STEPS", "15"))
 RANDOM = os.environ.get("AMPLIFY_SESSION_DEVICE_MODEL_RANDOM") == "1"
 
-HANG_LIMIT = 20.0  # seconds a public method may take before it counts as hung
 SLOT = st.integers(0, 1)
 FLOW = st.sampled_from(["USER_SRP_AUTH", "USER_PASSWORD_AUTH"])
 DEVICE_FIELDS = ("deviceKey", "deviceGroupKey", "randomPasswordKey")
@@ -100,79 +106,17 @@ class Violation(AssertionError):
     """Device tracking does not do what the model says."""
 
 
-@attrs.frozen
-class Outcome:
-    """What a public method did: its value or error."""
-
-    value: Any = None
-    error: Exception | None = None
-    hung: bool = False
-
-
 @attrs.define
-class Stats:
-    """What the run went through, printed at the end (``pytest -s``)."""
+class Stats(ModelStats):
+    """What the run went through, and the calls the front saw."""
 
-    examples: int = 0
-    steps: int = 0
-    seen: Counter[str] = attrs.field(factory=Counter)
     calls: Counter[str] = attrs.field(factory=Counter)
 
     def report(self) -> str:
-        return (
-            f"device model: {self.examples} examples, {self.steps} steps; "
-            f"seen: {dict(sorted(self.seen.items()))}; calls: {dict(sorted(self.calls.items()))}"
-        )
+        return f"{super().report()}; calls: {dict(sorted(self.calls.items()))}"
 
 
-STATS = Stats()
-
-
-class SimulatedProcess:
-    """One process: its own event loop (a blocking portal) and manager, on the shared storage."""
-
-    def __init__(self, index: int, config: AuthConfig, storage: MemoryStorage) -> None:
-        self.index, self.config, self.storage = index, config, storage
-        self._portal_cm = start_blocking_portal(backend="asyncio")
-        self.portal = self._portal_cm.__enter__()
-        self.manager = self.portal.call(self._new_manager)
-
-    def __repr__(self) -> str:
-        return f"SimulatedProcess({self.index})"
-
-    async def _new_manager(self) -> SessionManager:
-        return SessionManager(self.config, storage=self.storage)
-
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Outcome:
-        """Call a public method of the manager in its event loop."""
-        return self.portal.call(self._call, method, args, kwargs)
-
-    async def _call(self, method: str, args: Any, kwargs: Any) -> Outcome:
-        value: Any = None
-        error: Exception | None = None
-        with anyio.move_on_after(HANG_LIMIT) as scope:
-            try:
-                value = await getattr(self.manager, method)(*args, **kwargs)
-            except Exception as exc:
-                error = exc
-        return Outcome(value, error, scope.cancelled_caught)
-
-    def restart(self) -> None:
-        """A new process on the same storage (the old one closes cleanly)."""
-        self.portal.call(self.manager.aclose)
-        self.manager = self.portal.call(self._new_manager)
-
-    def shutdown(self) -> None:
-        try:
-            self.portal.call(self.manager.aclose)
-        finally:
-            self._portal_cm.__exit__(None, None, None)
-
-
-def _described(operation: str, body: dict[str, Any]) -> str:
-    """A call as the model names it: the challenge it answers, or the flow it starts."""
-    detail = body.get("ChallengeName") or body.get("AuthFlow")
-    return f"{operation}({detail})" if detail else operation
+STATS = Stats("device model")
 
 
 class DeviceModel(RuleBasedStateMachine):
@@ -228,8 +172,11 @@ class DeviceModel(RuleBasedStateMachine):
         config = self.pool.config(
             identity_pool_id=None, device_name="model-box", retry=fast_retry(ATTEMPTS)
         )
+        storage = self.storage  # one for both: a fleet's
         for index in (0, 1):
-            self.processes.append(SimulatedProcess(index, config, self.storage))
+            self.processes.append(
+                SimulatedProcess(lambda: SessionManager(config, storage=storage), index=index)
+            )
         self.idp = boto3.client(
             "cognito-idp",
             region_name=self.pool.region,
@@ -253,20 +200,15 @@ class DeviceModel(RuleBasedStateMachine):
             self.restart(1)
 
     def teardown(self) -> None:
-        errors: list[BaseException] = []
-        for process in self.processes:  # every one, so no event loop thread outlives the test
-            try:
-                process.shutdown()
-            except BaseException as exc:
-                errors.append(exc)
-        self.emulator.front.clear_faults()
-        if self.processes:
-            self.idp.close()
-            STATS.seen.update(
-                f"device proof {k}" for k, v in self.model.proofs.items() for _ in range(v)
-            )
-        if errors:
-            raise errors[0]
+        try:
+            shutdown_all(self.processes)
+        finally:
+            self.emulator.front.clear_faults()
+            if self.processes:
+                self.idp.close()
+                STATS.seen.update(
+                    f"device proof {k}" for k, v in self.model.proofs.items() for _ in range(v)
+                )
 
     # -- reading the world ---------------------------------------------------------------------
 
@@ -307,7 +249,7 @@ class DeviceModel(RuleBasedStateMachine):
                 raise Violation(f"{what} raised {error_name(error)}, which is not an AuthError")
             got = error.name
         STATS.seen[f"{what.split(' ')[0]} {got or 'ok'}"] += 1
-        calls = [_described(op, body) for op, body in self.front.requests[mark:]]
+        calls = [described_call(op, body) for op, body in self.front.requests[mark:]]
         STATS.calls.update(calls)
         if got != expected.error:
             raise Violation(
@@ -417,7 +359,9 @@ class DeviceModel(RuleBasedStateMachine):
         """The process restarts: a new manager on the same storage, which it reads."""
         process = self.processes[slot]
         mark = self._mark()
-        process.restart()
+        error = process.restart()
+        if error is not None:
+            raise error
         outcome = process.call("fetch_auth_session")
         self._check(outcome, self.model.restart(slot), f"restart of process {slot}", mark)
 
@@ -601,23 +545,10 @@ class DeviceModel(RuleBasedStateMachine):
             if secret in text:
                 raise Violation("a secret reached a log record")
         for error in self.raised:
-            for link in _chain(error):
+            for link in exception_chain(error):
                 if any(s in str(link) or s in repr(link) for s in secrets_now):
                     raise Violation(f"a secret is in the text of {error_name(error)}")
         self.raised.clear()
-
-
-def _chain(error: BaseException) -> list[BaseException]:
-    """The exception, its causes and contexts, and the errors AuthErrors wrap."""
-    seen: list[BaseException] = []
-    pending: list[BaseException | None] = [error]
-    while pending:
-        link = pending.pop()
-        if link is None or any(link is s for s in seen):
-            continue
-        seen.append(link)
-        pending += [link.__cause__, link.__context__, getattr(link, "underlying_error", None)]
-    return seen
 
 
 @pytest.mark.heavy
@@ -627,30 +558,13 @@ def test_device_model(
     caplog: pytest.LogCaptureFixture,
     mode: Literal["always", "user_opt_in"],
 ) -> None:
-    DeviceModel.emulator = amplify_emulator
-    DeviceModel.mode = mode
-    DeviceModel.caplog = caplog
-    caplog.set_level(logging.DEBUG, logger="amplify_session")
-    try:
-        run_state_machine_as_test(
-            DeviceModel,
-            settings=settings(
-                max_examples=EXAMPLES,
-                stateful_step_count=STEPS,
-                deadline=None,
-                derandomize=not RANDOM,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            ),
-        )
-    finally:
-        print(STATS.report())
+    prepare(DeviceModel, caplog, emulator=amplify_emulator, mode=mode)
+    run_model(DeviceModel, STATS, examples=EXAMPLES, steps=STEPS, randomized=RANDOM)
 
 
 #: Fixed step lists through the same machine and checks, one per path the issue
 #: names, so that each is taken on every run whatever the sample above draws:
 #: (pool mode, the world, the steps).
-Steps = list[tuple[str, dict[str, Any]]]
 SRP, PASSWORD = "USER_SRP_AUTH", "USER_PASSWORD_AUTH"
 SCENARIOS: dict[str, tuple[str, dict[str, Any], Steps]] = {
     "a second process signs in with the device, which refreshes carry": (
@@ -749,17 +663,6 @@ def test_device_model_scenario(
     amplify_emulator: Emulator, caplog: pytest.LogCaptureFixture, name: str
 ) -> None:
     mode, world, steps = SCENARIOS[name]
-    DeviceModel.emulator = amplify_emulator
-    DeviceModel.caplog = caplog
-    DeviceModel.mode = mode  # type: ignore[assignment]
-    caplog.set_level(logging.DEBUG, logger="amplify_session")
-    machine = DeviceModel()
-    try:
-        defaults = {"confirm_fault": None, "remember": False, "stale": None, "second": "signed out"}
-        machine.world(**{**defaults, **world})
-        machine.check_world()
-        for rule_name, arguments in steps:
-            getattr(machine, rule_name)(**arguments)
-            machine.check_world()
-    finally:
-        machine.teardown()
+    prepare(DeviceModel, caplog, emulator=amplify_emulator, mode=mode)
+    defaults = {"confirm_fault": None, "remember": False, "stale": None, "second": "signed out"}
+    replay(DeviceModel(), {**defaults, **world}, steps)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 
 from amplify_session._timing import IAT_RESOLUTION
 from amplify_session.emulator import EmulatedPool, Emulator
+from tests.support.m2m import credentials, machine_pool
 from tests.support.m2m_fleet_worker import FleetRun, loopback_api, run_fleet
 
 pytestmark = pytest.mark.anyio
@@ -30,13 +30,7 @@ RENEWAL = LIFETIME - IAT_RESOLUTION - REFRESH_WINDOW
 
 @pytest.fixture
 def m2m_pool(amplify_emulator: Emulator) -> EmulatedPool:
-    amplify_emulator.reset()
-    return amplify_emulator.provision(
-        generate_secret=True,
-        oauth_flows=("client_credentials",),
-        resource_servers={"orders": ("read",)},
-        token_validity=timedelta(seconds=LIFETIME),
-    )
+    return machine_pool(amplify_emulator, LIFETIME, resource_servers={"orders": ("read",)})
 
 
 @pytest.fixture
@@ -51,10 +45,7 @@ async def _fleet(
     """Run ``processes`` workers; the token requests the emulator saw, and the run."""
     one = {
         "config": {
-            "user_pool_id": pool.user_pool_id,
-            "client_id": pool.client_id,
-            "client_secret": pool.client_secret,
-            "domain": pool.domain,
+            **credentials(pool),
             "scopes": list(pool.scopes),
             "refresh_window": REFRESH_WINDOW,
             "expiry_tolerance": 0.25,

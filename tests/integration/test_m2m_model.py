@@ -58,25 +58,20 @@ the bugs this model found), ``test_m2m_model`` (heavy)
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
-from anyio.from_thread import start_blocking_portal
-from hypothesis import HealthCheck, currently_in_test_context, settings
-from hypothesis import note as hypothesis_note
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
     rule,
-    run_state_machine_as_test,
 )
 
 from amplify_session import AuthError, InvalidStateException, SignOutResult
@@ -102,13 +97,23 @@ from tests.support.m2m_model_world import (
     World,
     world,
 )
-from tests.support.model_world import error_name, library_tasks
+from tests.support.model_portal import (
+    HANG_LIMIT,
+    EventLoop,
+    ModelStats,
+    Steps,
+    note,
+    prepare,
+    replay,
+    run_model,
+    wait_until_quiet,
+)
+from tests.support.model_world import error_name, exception_chain, library_tasks
 
 EXAMPLES = int(os.environ.get("AMPLIFY_SESSION_M2M_MODEL_EXAMPLES", "60"))
 STEPS = int(os.environ.get("AMPLIFY_SESSION_M2M_MODEL_STEPS", "30"))
 RANDOM = os.environ.get("AMPLIFY_SESSION_M2M_MODEL_RANDOM") == "1"
 
-HANG_LIMIT = 20.0  # seconds a public method may take before it counts as hung
 QUIET = 0.02  # seconds with no refresh and no token request in flight: settled
 SETTLE_LIMIT = 5.0  # seconds; still refreshing by then is a storm
 STALL = REQUEST_TIMEOUT + 0.3  # seconds a stalled answer takes
@@ -126,48 +131,11 @@ STICKY = st.sampled_from([None, None, "503", "429", "reset", "invalid_client", "
 WALL_STEPS = (-86400.0, -3600.0, -300.0, -30.0, 30.0, 300.0, 3600.0, 86400.0)
 
 
-def note(text: str) -> None:
-    """A line of the failure report: hypothesis's note, or printed in a fixed scenario."""
-    if currently_in_test_context():
-        hypothesis_note(text)
-    else:
-        print(text)
-
-
 class Violation(AssertionError):
     """An invariant of M2M sessions does not hold."""
 
 
-@attrs.define
-class Stats:
-    """What the runs went through, printed at the end (``pytest -s``)."""
-
-    examples: int = 0
-    steps: int = 0
-    seen: Counter[str] = attrs.field(factory=Counter)
-
-    def report(self) -> str:
-        return (
-            f"m2m model: {self.examples} examples, {self.steps} steps; "
-            f"seen: {dict(sorted(self.seen.items()))}"
-        )
-
-
-STATS = Stats()
-
-
-def _chain(error: BaseException) -> list[BaseException]:
-    """The exception, its causes and contexts, and the errors AuthErrors wrap."""
-    seen: list[BaseException] = []
-    pending: list[BaseException | None] = [error]
-    while pending:
-        link = pending.pop()
-        if link is None or any(link is s for s in seen):
-            continue
-        seen.append(link)
-        pending += [link.__cause__, link.__context__, getattr(link, "underlying_error", None)]
-        pending += list(getattr(link, "exceptions", ()))
-    return seen
+STATS = ModelStats("m2m model")
 
 
 class M2MModel(RuleBasedStateMachine):
@@ -214,10 +182,10 @@ class M2MModel(RuleBasedStateMachine):
         self.scanner = SecretScanner(
             credential_forms(CLIENT_ID, secret) + credential_forms(CLIENT_ID, wrong_secret)
         )
-        self._portal_cm = start_blocking_portal(backend="asyncio")
-        self.portal = self._portal_cm.__enter__()
-        try:
-            self._world_cm = self.portal.wrap_async_context_manager(
+        self.loop = EventLoop()
+        self.portal = self.loop.portal
+        with self.loop.closing_on_error():
+            self.w = self.loop.enter(
                 world(
                     profile=profile,
                     storage_kind=storage,
@@ -228,10 +196,6 @@ class M2MModel(RuleBasedStateMachine):
                     stall=STALL,
                 )
             )
-            self.w = self._world_cm.__enter__()
-        except BaseException as exc:
-            self._portal_cm.__exit__(type(exc), exc, exc.__traceback__)
-            raise
         self.expect = [Expect() for _ in range(managers)]
         for index in range(managers):
             if opened[index]:
@@ -243,9 +207,8 @@ class M2MModel(RuleBasedStateMachine):
         try:
             errors = self.portal.call(self.w.shutdown, HANG_LIMIT)
             leftover = self.portal.call(self._leftover)
-            self._world_cm.__exit__(None, None, None)
         finally:
-            self._portal_cm.__exit__(None, None, None)
+            self.loop.close()
         if errors:
             raise Violation(f"closing the managers raised {error_name(errors[0])}")
         if leftover:
@@ -493,7 +456,8 @@ class M2MModel(RuleBasedStateMachine):
             self.fleet_bound = windows
 
     def _settle(self) -> None:
-        if not self.portal.call(self.world_.quiet, QUIET, SETTLE_LIMIT):
+        idle_since = partial(self.portal.call, self.world_.idle_since)
+        if not wait_until_quiet(idle_since, quiet=QUIET, limit=SETTLE_LIMIT):
             requests = self.world_.endpoint.requests[self.request_mark :]
             raise Violation(
                 f"token request storm: still refreshing after {SETTLE_LIMIT:.0f} s with the "
@@ -598,34 +562,18 @@ class M2MModel(RuleBasedStateMachine):
         if self.scanner.found_in(text):
             raise Violation("a secret reached a log record")
         for error in self.raised:
-            for link in _chain(error):
+            for link in exception_chain(error):
                 if self.scanner.found_in(str(link)) or self.scanner.found_in(repr(link)):
                     raise Violation(f"a secret is in the text of {error_name(error)}")
         self.raised.clear()
 
 
 def _prepare(redis_url: str, scratch: Path, caplog: pytest.LogCaptureFixture) -> None:
-    M2MModel.redis_url = redis_url
-    M2MModel.scratch = scratch
-    M2MModel.caplog = caplog
-    caplog.set_level(logging.DEBUG, logger="amplify_session")
+    prepare(M2MModel, caplog, redis_url=redis_url, scratch=scratch)
 
 
 def _run(examples: int, steps: int) -> None:
-    try:
-        run_state_machine_as_test(
-            M2MModel,
-            settings=settings(
-                max_examples=examples,
-                stateful_step_count=steps,
-                deadline=None,
-                derandomize=not RANDOM,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            ),
-        )
-    finally:
-        print(STATS.report())
+    run_model(M2MModel, STATS, examples=examples, steps=steps, randomized=RANDOM)
 
 
 def test_m2m_model_quick(redis_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -637,11 +585,6 @@ def test_m2m_model_quick(redis_url: str, tmp_path: Path, caplog: pytest.LogCaptu
 def test_m2m_model(redis_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     _prepare(redis_url, tmp_path, caplog)
     _run(EXAMPLES, STEPS)
-
-
-#: Fixed step lists through the same machine and checks, so that each path the issue
-#: names is taken on every run whatever the sample draws: (the world, the steps).
-Steps = list[tuple[str, dict[str, Any]]]
 
 
 def _world(storage: str, managers: int = 2, *, wrong: int | None = None, opened: int = 3) -> Any:
@@ -666,6 +609,8 @@ def _run_for(ticks: int, tick: float, poll: bool = True) -> tuple[str, dict[str,
 FETCH = ("fetch", {"slot": 0, "forced": False})
 EVERYWHERE = ("fetch_everywhere", {})
 
+#: Fixed step lists through the same machine and checks, so that each path the issue
+#: names is taken on every run whatever the sample draws: (the world, the steps).
 SCENARIOS: dict[str, tuple[dict[str, Any], Steps]] = {
     "an outage: the valid token is served, then the outage's error, never an expired one": (
         _world("memory", managers=1),
@@ -770,22 +715,10 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Steps]] = {
 }
 
 
-def _replay(world_: dict[str, Any], steps: Steps) -> None:
-    machine = M2MModel()
-    try:
-        machine.world(**world_)
-        machine.check_world()
-        for rule_name, arguments in steps:
-            note(f"state.{rule_name}({arguments})")
-            getattr(machine, rule_name)(**arguments)
-            machine.check_world()
-    finally:
-        machine.teardown()
-
-
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_m2m_model_scenario(
     redis_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, name: str
 ) -> None:
     _prepare(redis_url, tmp_path, caplog)
-    _replay(*SCENARIOS[name])
+    world_, steps = SCENARIOS[name]
+    replay(M2MModel(), world_, steps, announce=True)

@@ -12,7 +12,6 @@ import logging
 import socket
 import time as _time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,17 +36,23 @@ from amplify_session import (
 )
 from amplify_session._timing import SystemClock
 from amplify_session.emulator import EmulatedPool, Emulator
+from tests.support.m2m import (
+    CLIENT,
+    SECRET,
+    endpoint_config,
+    granted,
+    machine_pool,
+    machine_token,
+    pool_config,
+)
 from tests.support.retry import fast_retry
 from tests.support.scripted_server import Answer, scripted_server
-from tests.support.tokens import make_jwt
 
 pytestmark = pytest.mark.anyio
 
 LOOPBACK = "http://127.0.0.1/callback"
 WEB_CALLBACK = "https://app.example.com/callback"
 SIGNED_OUT = "https://app.example.com/signed-out"
-SECRET = "s3cr3t-of-the-client-0123456789"
-CLIENT = "machine-client"
 
 
 # -- helpers -------------------------------------------------------------------
@@ -382,54 +387,19 @@ async def test_a_cancelled_exchange_answers_the_browser_and_keeps_nothing(
 # -- client credentials --------------------------------------------------------
 
 
+READ = {"orders": ("read",)}  # the one scope these app clients have and ask for
+
+
 def m2m_pool(emulator: Emulator, lifetime: float = 3600) -> EmulatedPool:
-    emulator.reset()
-    return emulator.provision(
-        generate_secret=True,
-        oauth_flows=("client_credentials",),
-        resource_servers={"orders": ("read",)},
-        token_validity=timedelta(seconds=lifetime),
-    )
+    return machine_pool(emulator, lifetime, resource_servers=READ)
 
 
 def m2m_config(pool: EmulatedPool, **overrides: Any) -> ClientCredentialsConfig:
-    assert pool.domain is not None
-    assert pool.client_secret is not None
-    fields: dict[str, Any] = {
-        "user_pool_id": pool.user_pool_id,
-        "client_id": pool.client_id,
-        "client_secret": pool.client_secret,
-        "domain": pool.domain,
-        "scopes": ("orders/read",),
-        "retry": fast_retry(1),
-    }
-    fields.update(overrides)
-    return ClientCredentialsConfig(**fields)
-
-
-def machine_token(**claims: Any) -> str:
-    payload: dict[str, Any] = {"sub": CLIENT, "client_id": CLIENT, "token_use": "access"}
-    payload.update(claims)
-    return make_jwt(payload)
-
-
-def granted(token: str | None = None) -> Answer:
-    body = {"access_token": token or machine_token(), "expires_in": 3600, "token_type": "Bearer"}
-    return Answer(200, body)
+    return pool_config(pool, **{"scopes": ("orders/read",), "retry": fast_retry(1), **overrides})
 
 
 def machine_config(url: str, **overrides: Any) -> ClientCredentialsConfig:
-    fields: dict[str, Any] = {
-        "user_pool_id": "us-east-1_Test1",
-        "client_id": CLIENT,
-        "client_secret": SECRET,
-        "domain": url,
-        "scopes": ("orders/read",),
-        "retry": fast_retry(1),
-        "request_timeout": 2.0,
-    }
-    fields.update(overrides)
-    return ClientCredentialsConfig(**fields)
+    return endpoint_config(url, **{"scopes": ("orders/read",), **overrides})
 
 
 async def test_an_echoed_basic_credential_is_scrubbed_from_the_error() -> None:

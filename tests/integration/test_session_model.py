@@ -55,15 +55,13 @@ import anyio
 import anyio.lowlevel
 import attrs
 import pytest
-from anyio.from_thread import start_blocking_portal
-from hypothesis import HealthCheck, note, settings
+from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
     rule,
-    run_state_machine_as_test,
 )
 
 from amplify_session import (
@@ -77,6 +75,16 @@ from amplify_session import (
 )
 from amplify_session.emulator import EmulatedPool, Emulator
 from amplify_session.testing import FakeClock
+from tests.support.model_portal import (
+    HANG_LIMIT,
+    EventLoop,
+    ModelStats,
+    Outcome,
+    SimulatedProcess,
+    run_model,
+    shutdown_all,
+    wait_until_quiet,
+)
 from tests.support.model_world import (
     STORAGE_FAULTS,
     TAMPERING,
@@ -94,7 +102,6 @@ RANDOM = os.environ.get("AMPLIFY_SESSION_MODEL_RANDOM") == "1"
 
 QUIET = 0.03  # seconds without a Cognito call (none in flight): the background has settled
 SETTLE_LIMIT = 3.0  # seconds; a manager still calling by then is in a storm
-HANG_LIMIT = 20.0  # seconds a public method may take before it counts as hung
 #: Background calls of one operation by one manager while its clock stands still:
 #: one due refresh and a productive follow-up or two, each retried once (fast_retry(2));
 #: after an unproductive refresh the backoff waits (monotonic time, which stands still).
@@ -130,16 +137,6 @@ class User:
 
 
 @attrs.frozen
-class Outcome:
-    """What a public method did: its value or error, and the manager's clock then."""
-
-    value: Any = None
-    error: Exception | None = None
-    hung: bool = False
-    monotonic: float = 0.0
-
-
-@attrs.frozen
 class Stored:
     """What the storage holds for a slot's user (read past any injected fault)."""
 
@@ -153,12 +150,9 @@ class Stored:
 
 
 @attrs.define
-class BackgroundStats:
+class BackgroundStats(ModelStats):
     """Cognito calls made while no caller waited and the clocks stood still, over the run."""
 
-    examples: int = 0
-    steps: int = 0
-    seen: Counter[str] = attrs.field(factory=Counter)
     windows: int = 0
     seconds: float = 0.0
     calls: int = 0
@@ -183,7 +177,7 @@ class BackgroundStats:
         count, operation, seconds = self.worst_window
         per_second, second_op = self.worst_second
         return (
-            f"session model: {self.examples} examples, {self.steps} steps; background Cognito "
+            f"{self.name}: {self.examples} examples, {self.steps} steps; background Cognito "
             f"calls (no caller waiting, clocks still): {self.calls} in {self.windows} windows "
             f"({self.seconds:.1f} s); worst rate: {per_second} calls/s ({second_op}, one "
             f"manager); worst burst: {count} {operation} calls by one manager in one window of "
@@ -191,10 +185,10 @@ class BackgroundStats:
         )
 
 
-STATS = BackgroundStats()
+STATS = BackgroundStats("session model")
 
 
-class Slot:
+class Slot(SimulatedProcess):
     """One simulated process: an event loop, a fake clock, a proxy, a storage, a manager."""
 
     def __init__(
@@ -205,19 +199,15 @@ class Slot:
         user: User,
         tolerance: float,
     ) -> None:
-        self.index, self.user, self.username = index, user, user.username
-        self.clock = FakeClock()
+        self.user, self.username = user, user.username
+        clock = FakeClock()
         self.storage = FaultyStorage()
         self.events: list[str] = []
         self.host: concurrent.futures.Future[None] | None = None
         self._close: anyio.Event | None = None
-        self._portal_cm = start_blocking_portal(backend="asyncio")
-        self.portal = self._portal_cm.__enter__()
-        try:
-            self._proxy_cm = self.portal.wrap_async_context_manager(
-                observing_proxy(emulator.cognito_url, self.clock)
-            )
-            self.proxy: ObservingProxy = self._proxy_cm.__enter__()
+        loop = EventLoop()
+        with loop.closing_on_error():
+            self.proxy: ObservingProxy = loop.enter(observing_proxy(emulator.cognito_url, clock))
             self.config = pool.config(
                 user_pool_endpoint=self.proxy.url,
                 identity_pool_endpoint=self.proxy.url,
@@ -225,10 +215,8 @@ class Slot:
                 request_timeout=2.0,
                 expiry_tolerance=tolerance,
             )
-            self.manager = self.portal.call(self._new_manager)
-        except BaseException as exc:
-            self._portal_cm.__exit__(type(exc), exc, exc.__traceback__)
-            raise
+        super().__init__(self._new_manager, index=index, loop=loop, clock=clock)
+        self.clock: FakeClock = clock
         self._prefix = f"CognitoIdentityServiceProvider.{pool.client_id}"
         # The model.
         self.state = "out"  # "in", "out", or "unknown" (restored from storage)
@@ -253,20 +241,6 @@ class Slot:
         return Violation(f"slot {self.index} ({self.username}): {message}")
 
     # -- calls into the slot's event loop ------------------------------------------------------
-
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Outcome:
-        """Call a public method of the manager in its loop."""
-        return self.portal.call(self._call, method, args, kwargs)
-
-    async def _call(self, method: str, args: Any, kwargs: Any) -> Outcome:
-        value: Any = None
-        error: Exception | None = None
-        with anyio.move_on_after(HANG_LIMIT) as scope:
-            try:
-                value = await getattr(self.manager, method)(*args, **kwargs)
-            except Exception as exc:
-                error = exc
-        return Outcome(value, error, scope.cancelled_caught, self.clock.monotonic())
 
     def stored(self) -> Stored:
         return self.portal.call(self._stored)
@@ -335,32 +309,18 @@ class Slot:
 
     # -- restart and shutdown ------------------------------------------------------------------
 
-    def replace_manager(self) -> Exception | None:
-        error: Exception | None = None
-        try:
-            self.portal.call(self.manager.aclose)
-        except Exception as exc:
-            error = exc
-        self.manager = self.portal.call(self._new_manager)
-        return error
-
-    def shutdown(self) -> None:
-        broken = False
+    def shutdown(self, *, cancel: bool = False) -> None:
+        """Leave ``async with``, then close; a block that hung or failed: cancel what is left
+        rather than wait for it."""
         try:
             if self.host is not None:
                 error, hung = self.leave()
-                broken = hung or error is not None
-            self.portal.call(self.manager.aclose)
-            self._proxy_cm.__exit__(None, None, None)
+                cancel = cancel or hung or error is not None
         except BaseException:
-            broken = True
+            cancel = True
             raise
         finally:
-            if broken:  # cancel whatever is left rather than wait for it
-                cancel = RuntimeError("the session model is shutting down")
-                self._portal_cm.__exit__(RuntimeError, cancel, None)
-            else:
-                self._portal_cm.__exit__(None, None, None)
+            super().shutdown(cancel=cancel)
 
     # -- the model -----------------------------------------------------------------------------
 
@@ -433,15 +393,10 @@ class SessionModel(RuleBasedStateMachine):
             s.signed_in()
 
     def teardown(self) -> None:
-        errors: list[BaseException] = []
-        for slot in self.slots:  # every one, so no event loop thread outlives the test
-            try:
-                slot.shutdown()
-            except BaseException as exc:
-                errors.append(exc)
-        self.emulator.front.clear_faults()
-        if errors:
-            raise errors[0]
+        try:
+            shutdown_all(self.slots)
+        finally:
+            self.emulator.front.clear_faults()
 
     # -- checks shared by the rules ------------------------------------------------------------
 
@@ -515,20 +470,9 @@ class SessionModel(RuleBasedStateMachine):
         (it only switched a fault): a glance suffices.
         """
         marks = [len(slot.proxy.calls) for slot in self.slots]
-        start = last_change = time.monotonic()
-        last_total = sum(marks)
-        if passive:
-            last_change -= QUIET
-        while True:
-            time.sleep(0.005)
-            now = time.monotonic()
-            total = sum(len(slot.proxy.calls) for slot in self.slots)
-            if total != last_total or any(slot.proxy.busy for slot in self.slots):
-                last_total, last_change = total, now
-            elif now - last_change >= QUIET:
-                break
-            if now - start >= SETTLE_LIMIT:
-                break
+        start = time.monotonic()
+        floor = start - QUIET if passive else start
+        wait_until_quiet(self._idle_since, quiet=QUIET, limit=SETTLE_LIMIT, floor=floor)
         seconds = time.monotonic() - start
         STATS.windows += 1
         STATS.seconds += seconds
@@ -541,6 +485,12 @@ class SessionModel(RuleBasedStateMachine):
                         f"Cognito storm: {count} {operation} calls in {seconds:.1f} s with no "
                         "caller waiting and the clock standing still (the backoff allows a few)"
                     )
+
+    def _idle_since(self) -> float | None:
+        """Since when no manager has called Cognito (None: a call is in flight)."""
+        if any(slot.proxy.busy for slot in self.slots):
+            return None
+        return max(slot.proxy.last_activity for slot in self.slots)
 
     # -- rules: the session --------------------------------------------------------------------
 
@@ -686,7 +636,7 @@ class SessionModel(RuleBasedStateMachine):
         s = self.slots[slot]
         if s.is_open:
             self._leave(s)
-        error = s.replace_manager()
+        error = s.restart()
         if error is not None:
             raise s.fail(f"aclose() raised {error_name(error)}")
         stored = s.stored()
@@ -817,17 +767,4 @@ class SessionModel(RuleBasedStateMachine):
 @pytest.mark.heavy
 def test_session_model(amplify_emulator: Emulator) -> None:
     SessionModel.emulator = amplify_emulator
-    try:
-        run_state_machine_as_test(
-            SessionModel,
-            settings=settings(
-                max_examples=EXAMPLES,
-                stateful_step_count=STEPS,
-                deadline=None,
-                derandomize=not RANDOM,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            ),
-        )
-    finally:
-        print(STATS.report())
+    run_model(SessionModel, STATS, examples=EXAMPLES, steps=STEPS, randomized=RANDOM)

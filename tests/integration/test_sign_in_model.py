@@ -43,22 +43,17 @@ fixed step lists through the same machine on every run.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import secrets
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import anyio
-import attrs
 import pyotp
 import pytest
-from anyio.from_thread import start_blocking_portal
 from cryptography.fernet import Fernet
-from hypothesis import HealthCheck, currently_in_test_context, note, settings
+from hypothesis import currently_in_test_context, note
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -66,21 +61,30 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
-from amplify_session import AuthConfig, AuthError, MemoryStorage, SessionManager
+from amplify_session import AuthError, MemoryStorage, SessionManager
 from amplify_session._sign_in_state import _fernet_key
 from amplify_session.emulator import CustomRound, Emulator
 from amplify_session.emulator._codes import mask_email, mask_phone
 from tests.support import sign_in_model_world as w
-from tests.support.model_world import error_name
+from tests.support.model_portal import (
+    HANG_LIMIT,
+    ModelStats,
+    Outcome,
+    SimulatedProcess,
+    Steps,
+    prepare,
+    replay,
+    run_model,
+    shutdown_all,
+)
+from tests.support.model_world import described_call, error_name, exception_chain
 
 EXAMPLES = int(os.environ.get("AMPLIFY_SESSION_SIGN_IN_MODEL_EXAMPLES", "20"))
 STEPS = int(os.environ.get("AMPLIFY_SESSION_SIGN_IN_MODEL_STEPS", "15"))
 RANDOM = os.environ.get("AMPLIFY_SESSION_SIGN_IN_MODEL_RANDOM") == "1"
 
-HANG_LIMIT = 20.0  # seconds a public method may take before it counts as hung
 LONG_TTL = 180.0  # the front's session lifetime otherwise (Cognito's)
 SLOT = st.integers(0, 7)  # a manager, modulo how many there are
 SHORT = st.sampled_from([False] * 5 + [True])
@@ -116,68 +120,7 @@ class Violation(AssertionError):
     """Sign-in does not do what the model says."""
 
 
-@attrs.frozen
-class Outcome:
-    """What a public method did: its value or error."""
-
-    value: Any = None
-    error: Exception | None = None
-    hung: bool = False
-
-
-@attrs.define
-class Stats:
-    """What the runs went through, printed at the end (``pytest -s``)."""
-
-    examples: int = 0
-    steps: int = 0
-    seen: Counter[str] = attrs.field(factory=Counter)
-
-    def report(self) -> str:
-        return (
-            f"sign-in model: {self.examples} examples, {self.steps} steps; "
-            f"seen: {dict(sorted(self.seen.items()))}"
-        )
-
-
-STATS = Stats()
-
-
-class SimulatedProcess:
-    """One process: its own event loop (a blocking portal), manager and storage."""
-
-    def __init__(self, config: AuthConfig) -> None:
-        self._portal_cm = start_blocking_portal(backend="asyncio")
-        self.portal = self._portal_cm.__enter__()
-        self.manager = self.portal.call(self._new_manager, config)
-
-    @staticmethod
-    async def _new_manager(config: AuthConfig) -> SessionManager:
-        return SessionManager(config, storage=MemoryStorage())
-
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Outcome:
-        return self.portal.call(self._call, method, args, kwargs)
-
-    async def _call(self, method: str, args: Any, kwargs: Any) -> Outcome:
-        value: Any = None
-        error: Exception | None = None
-        with anyio.move_on_after(HANG_LIMIT) as scope:
-            try:
-                value = await getattr(self.manager, method)(*args, **kwargs)
-            except Exception as exc:
-                error = exc
-        return Outcome(value, error, scope.cancelled_caught)
-
-    def shutdown(self) -> None:
-        try:
-            self.portal.call(self.manager.aclose)
-        finally:
-            self._portal_cm.__exit__(None, None, None)
-
-
-def _described(operation: str, body: dict[str, Any]) -> str:
-    detail = body.get("ChallengeName") or body.get("AuthFlow")
-    return f"{operation}({detail})" if detail else operation
+STATS = ModelStats("sign-in model")
 
 
 def _strong_password() -> str:
@@ -302,18 +245,13 @@ class SignInModel(RuleBasedStateMachine):
 
     def _manager(self, pool: w.Pool, key: str) -> None:
         config = pool.emulated.config(identity_pool_id=None, sign_in_state_key=key)
-        self.processes.append(SimulatedProcess(config))
+        self.processes.append(
+            SimulatedProcess(lambda: SessionManager(config, storage=MemoryStorage()))
+        )
         self.model.managers.append(w.Manager(len(self.model.managers), pool, key))
 
     def teardown(self) -> None:
-        errors: list[BaseException] = []
-        for process in self.processes:
-            try:
-                process.shutdown()
-            except BaseException as exc:
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+        shutdown_all(self.processes)
 
     # -- calling and checking ------------------------------------------------------------------
 
@@ -368,7 +306,7 @@ class SignInModel(RuleBasedStateMachine):
             got = error.name
         STATS.seen[f"{what.split('(')[0].split(' ')[0]} {got or 'ok'}"] += 1
         requests = self.front.requests[mark:]
-        calls = [_described(op, body) for op, body in requests]
+        calls = [described_call(op, body) for op, body in requests]
         if got != exp.error:
             raise Violation(
                 f"{what} raised {got or 'nothing'}, the model expects "
@@ -714,7 +652,7 @@ class SignInModel(RuleBasedStateMachine):
         for manager in self.model.managers:
             self._check_manager(manager)
         if len(self.front.requests) != mark:
-            calls = [_described(op, b) for op, b in self.front.requests[mark:]]
+            calls = [described_call(op, b) for op, b in self.front.requests[mark:]]
             raise Violation(f"checking the managers made calls: {calls}")
         self._check_secrets()
 
@@ -754,7 +692,7 @@ class SignInModel(RuleBasedStateMachine):
         if found.search(text):
             raise Violation("a secret reached a log record")
         for error in self.raised:
-            for link in _chain(error):
+            for link in exception_chain(error):
                 if found.search(str(link)) or found.search(repr(link)):
                     raise Violation(f"a secret is in the text of {error_name(error)}")
         self.raised.clear()
@@ -800,49 +738,16 @@ def _tampered(state: str) -> str:
     return state[:middle] + ("A" if state[middle] != "A" else "B") + state[middle + 1 :]
 
 
-def _chain(error: BaseException) -> list[BaseException]:
-    """The exception, its causes and contexts, and the errors AuthErrors wrap."""
-    seen: list[BaseException] = []
-    pending: list[BaseException | None] = [error]
-    while pending:
-        link = pending.pop()
-        if link is None or any(link is s for s in seen):
-            continue
-        seen.append(link)
-        pending += [link.__cause__, link.__context__, getattr(link, "underlying_error", None)]
-    return seen
-
-
-def _prepare(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
-    SignInModel.emulator = emulator
-    SignInModel.caplog = caplog
-    caplog.set_level(logging.DEBUG, logger="amplify_session")
-
-
 @pytest.mark.heavy
 def test_sign_in_model(amplify_emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
-    _prepare(amplify_emulator, caplog)
-    try:
-        run_state_machine_as_test(
-            SignInModel,
-            settings=settings(
-                max_examples=EXAMPLES,
-                stateful_step_count=STEPS,
-                deadline=None,
-                derandomize=not RANDOM,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            ),
-        )
-    finally:
-        print(STATS.report())
+    prepare(SignInModel, caplog, emulator=amplify_emulator)
+    run_model(SignInModel, STATS, examples=EXAMPLES, steps=STEPS, randomized=RANDOM)
 
 
 #: Fixed step lists through the same machine and checks, so that each path the
 #: issue names is taken on every run whatever the sample above draws:
 #: (the world, the steps). Managers 0 and 1 share the first pool and key, 2 has the
 #: other key (one pool); with two pools, 2 and 3 are the second pool's, 4 the other key.
-Steps = list[tuple[str, dict[str, Any]]]
 WORLD: dict[str, Any] = {
     "phones": (True, False),
     "rounds": 1,
@@ -1004,13 +909,5 @@ def test_sign_in_model_scenario(
     amplify_emulator: Emulator, caplog: pytest.LogCaptureFixture, name: str
 ) -> None:
     world, steps = SCENARIOS[name]
-    _prepare(amplify_emulator, caplog)
-    machine = SignInModel()
-    try:
-        machine.world(**{**WORLD, **world})
-        machine.check_world()
-        for rule_name, arguments in steps:
-            getattr(machine, rule_name)(**arguments)
-            machine.check_world()
-    finally:
-        machine.teardown()
+    prepare(SignInModel, caplog, emulator=amplify_emulator)
+    replay(SignInModel(), {**WORLD, **world}, steps)

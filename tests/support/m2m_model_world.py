@@ -13,7 +13,6 @@ manager's state (one synchronous act in the loop), so events and state agree.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -282,20 +281,12 @@ class World:
         process.clock.step(seconds)
         process.wall_offset += seconds
 
-    async def quiet(self, quiet: float, limit: float) -> bool:
-        """Wait until no manager refreshes and no token request has been in flight for
-        ``quiet`` s; False after ``limit``."""
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            endpoint = self.endpoint
-            if (
-                endpoint.in_flight == 0
-                and time.monotonic() - endpoint.last_activity >= quiet
-                and not any(_refreshing(p.manager) for p in self.processes)
-            ):
-                return True
-            await anyio.sleep(min(quiet / 4, 0.01))
-        return False
+    def idle_since(self) -> float | None:
+        """Since when (``time.monotonic``) no token request has been in flight, None while
+        one is or a manager refreshes (called in the loop)."""
+        if self.endpoint.in_flight or any(_refreshing(p.manager) for p in self.processes):
+            return None
+        return self.endpoint.last_activity
 
     async def shutdown(self, limit: float) -> list[BaseException]:
         errors: list[BaseException] = []

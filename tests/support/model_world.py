@@ -32,7 +32,9 @@ __all__ = [
     "FaultyStorage",
     "ObservingProxy",
     "TokenReceipt",
+    "described_call",
     "error_name",
+    "exception_chain",
     "library_tasks",
     "observing_proxy",
 ]
@@ -84,6 +86,8 @@ class ObservingProxy:
     clock: FakeClock
     url: str = ""
     in_flight: Counter[str] = attrs.field(factory=Counter)
+    #: When (``time.monotonic``) a call last began or ended.
+    last_activity: float = attrs.field(factory=time.monotonic)
     #: (real time, operation) of every call, in order.
     calls: list[tuple[float, str]] = attrs.field(factory=list, repr=False)
     #: access token ``jti`` -> receipt
@@ -104,6 +108,7 @@ class ObservingProxy:
         operation = target.rsplit(".", 1)[-1]
         self.calls.append((time.time(), operation))
         self.in_flight[operation] += 1
+        self.last_activity = time.monotonic()
         try:
             body = await request.read()
             assert self._http is not None
@@ -132,6 +137,7 @@ class ObservingProxy:
             return response
         finally:
             self.in_flight[operation] -= 1
+            self.last_activity = time.monotonic()
 
     def _tampered(self, text: bytes) -> bytes:
         """The answer with its tokens' claims rewritten, while :attr:`tamper` says so."""
@@ -321,3 +327,24 @@ def error_name(exc: BaseException) -> str:
     if isinstance(inner, tuple):  # an exception group
         return f"{type(exc).__name__}[{', '.join(error_name(e) for e in inner)}]"
     return type(exc).__name__
+
+
+def exception_chain(error: BaseException) -> list[BaseException]:
+    """The exception, its causes and contexts, the errors AuthErrors wrap, and a group's."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [error]
+    while pending:
+        link = pending.pop()
+        if link is None or any(link is s for s in seen):
+            continue
+        seen.append(link)
+        pending += [link.__cause__, link.__context__, getattr(link, "underlying_error", None)]
+        pending += list(getattr(link, "exceptions", ()))
+    return seen
+
+
+def described_call(operation: str, body: Mapping[str, Any]) -> str:
+    """A call to the front as the models name it: the challenge it answers, or the flow it
+    starts."""
+    detail = body.get("ChallengeName") or body.get("AuthFlow")
+    return f"{operation}({detail})" if detail else operation
