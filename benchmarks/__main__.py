@@ -41,7 +41,7 @@ ON_EMULATOR: dict[str, Callable[[Emulator], Awaitable[Rows]] | None] = {
 ALONE: dict[str, Callable[[], Awaitable[Rows]]] = {
     "verify_ns": verify.measure,
     "srp_ms": srp.measure,
-    "serve_rps": serve.measure,
+    "serve": serve.measure,
 }
 
 
