@@ -11,12 +11,14 @@ new token per request (every request verified in full).
 The requests are ASGI calls into the app in this process, one after the other,
 with a prepared scope: no socket, no HTTP parser, no load client sharing the two
 cores, so the difference between a row and the floor is the dependency's own
-cost. Rounds alternate the rows, and each row's rate is its median round.
+cost. Rounds alternate the rows; a row's rate is its fastest round (the one least
+disturbed by the other processes of a shared machine), its median round shown beside.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the dependencies' annotations,
 # and those naming a closure's variable (Depends(dependency)) must be evaluated in place.
 import asyncio
+import gc
 import statistics
 import time
 import warnings
@@ -40,8 +42,8 @@ with warnings.catch_warnings():
     from fastapi_cloudauth import cognito as cloudauth
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
-REQUESTS = {"same token": 5_000, "new token each": 2_000}
-ROUNDS = 5
+REQUESTS = {"same token": 2_000, "new token each": 700}
+ROUNDS = 15
 REGION = POOL_ID.split("_", 1)[0]
 
 
@@ -167,19 +169,20 @@ async def timed_round(app: ASGIApp, tokens: Iterator[str], count: int) -> tuple[
 def rows(
     rates: dict[str, list[float]], ok: dict[str, int], sent: int
 ) -> dict[str, dict[str, float]]:
-    """Median rate of each row, its cost over the floor, and its ratios to the floor and PyJWT."""
-    median = {name: statistics.median(values) for name, values in rates.items()}
-    floor, peer = median["floor"], median["PyJWT"]
+    """Each row's rate, its cost over the floor's, and its ratios to the floor's and PyJWT's."""
+    best = {name: max(values) for name, values in rates.items()}
+    floor, peer = best["floor"], best["PyJWT"]
     return {
         name: {
             "requests_per_s": rate,
+            "median_round": statistics.median(rates[name]),
             "us_over_floor": (1 / rate - 1 / floor) * 1e6,
             "of_floor": rate / floor,
             "of_pyjwt": rate / peer,
             "answered_200": float(ok[name]),
             "requests": float(sent),
         }
-        for name, rate in median.items()
+        for name, rate in best.items()
     }
 
 
@@ -192,6 +195,7 @@ async def _stream(
     for _ in range(rounds):
         batch = tokens(requests)  # every row gets the round's tokens
         for name in order:
+            gc.collect()  # the previous row's garbage is not this row's cost
             rate, answered = await timed_round(apps[name], iter(batch), requests)
             rates[name].append(rate)
             ok[name] += answered
