@@ -117,7 +117,9 @@ def cloudauth_dependency(jwks_url: str) -> cloudauth.Cognito:
     """fastapi-cloudauth's Cognito, its keys fetched (in its constructor) from ``jwks_url``.
 
     It always fetches https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json;
-    only that address is changed, its verification is its own.
+    only that address is changed, its verification is its own. It checks less than
+    the other rows: an access token's ``client_id`` is not checked (any app client of
+    the pool passes).
     """
     original = cloudauth.JWKS
     with mock.patch.object(cloudauth, "JWKS", side_effect=lambda url: original(url=jwks_url)):
