@@ -15,6 +15,7 @@ from ._errors import (
     CodeMismatchException,
     DeviceMetadataNotFoundException,
     ExpiredCodeException,
+    InsufficientScopeException,
     InternalErrorException,
     InvalidConfigurationException,
     InvalidParameterException,
@@ -72,6 +73,7 @@ from ._models import (
     UserInfo,
 )
 from ._oauth_config import OAuthConfig
+from ._trusted_pool import TrustedPool
 from .storage import FileStorage, KeyValueStorage, MemoryStorage
 
 if TYPE_CHECKING:
@@ -93,6 +95,7 @@ __all__ = [
     "EventName",
     "ExpiredCodeException",
     "FileStorage",
+    "InsufficientScopeException",
     "InternalErrorException",
     "InvalidConfigurationException",
     "InvalidParameterException",
@@ -127,6 +130,7 @@ __all__ = [
     "TokenVerifier",
     "TooManyRequestsException",
     "Transport",
+    "TrustedPool",
     "UserAlreadyAuthenticatedException",
     "UserInfo",
     "UserNotConfirmedException",
