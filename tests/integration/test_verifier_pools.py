@@ -16,11 +16,11 @@ from amplify_session import (
     InsufficientScopeException,
     InvalidParameterException,
     InvalidTokenException,
-    SessionManager,
     TokenVerifier,
     TrustedPool,
 )
 from amplify_session.emulator import EmulatedPool, Emulator
+from tests.support.bearer_world import add_client, user_tokens
 from tests.support.issuer import JWKSServer, SigningKey, claims, jwks_server, mint
 
 pytestmark = pytest.mark.anyio
@@ -249,32 +249,12 @@ async def test_a_string_of_scopes_at_verify_time_is_refused(issuers: Issuers) ->
             await verifier.verify(mint(KEY_A, access(POOL_A, "a1")), required_scopes="openid")
 
 
-def add_client(emulator: Emulator, pool: EmulatedPool) -> str:
-    """A second app client of ``pool`` (sign-in flows as the first's)."""
-    answer = emulator.client("cognito-idp").create_user_pool_client(
-        UserPoolId=pool.user_pool_id,
-        ClientName="second",
-        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )
-    return str(answer["UserPoolClient"]["ClientId"])
-
-
-async def signed_in_tokens(pool: EmulatedPool, client_id: str) -> tuple[str, str]:
-    config = pool.config(identity_pool_id=None, user_pool_client_id=client_id)
-    async with SessionManager(config) as manager:
-        await manager.sign_in(pool.username, pool.password)
-        session = await manager.fetch_auth_session()
-    assert session.tokens is not None
-    assert session.tokens.id_token is not None
-    return str(session.tokens.access_token), str(session.tokens.id_token)
-
-
 async def test_emulator_pools_and_clients(pool: EmulatedPool, amplify_emulator: Emulator) -> None:
     other = amplify_emulator.provision(username="bob")
     second_client = add_client(amplify_emulator, pool)
-    first_access, _ = await signed_in_tokens(pool, pool.client_id)
-    second_access, _ = await signed_in_tokens(pool, second_client)
-    _, other_id = await signed_in_tokens(other, other.client_id)
+    first_access, _ = await user_tokens(pool, pool.client_id)
+    second_access, _ = await user_tokens(pool, second_client)
+    _, other_id = await user_tokens(other, other.client_id)
 
     def jwks(p: EmulatedPool) -> str:
         return f"{amplify_emulator.url}/{p.user_pool_id}/.well-known/jwks.json"
