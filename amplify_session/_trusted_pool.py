@@ -54,7 +54,7 @@ def _check_callable(_: object, __: object, value: ClaimsCheck | None) -> None:
 class TrustedPool:
     """A user pool whose tokens a :class:`TokenVerifier` accepts, and on what terms.
 
-    Args:
+    Attributes:
         user_pool_id: The pool (its issuer picks this rule for a token).
         client_id: The app client, or the several app clients, the tokens
             may be for (``client_id`` of access tokens, ``aud`` of id tokens).
