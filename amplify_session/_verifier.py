@@ -186,7 +186,8 @@ class TokenVerifier:
             self._verified[token] = (jwt, keys)
             if len(self._verified) > self._cache_size:
                 self._verified.popitem(last=False)
-        authorize(keys.pool, jwt, _names(required_scopes), _names(required_groups))
+        if keys.authorizes or required_scopes or required_groups:
+            authorize(keys.pool, jwt, _names(required_scopes), _names(required_groups))
         return jwt
 
     def _pool_of(self, claims: Mapping[str, Any]) -> _PoolKeys:
@@ -225,6 +226,8 @@ class _PoolKeys:
         )
         self.pool = pool
         self.issuers = pool_issuers(config)
+        # Most pools require nothing beyond a genuine token: skip the checks then.
+        self.authorizes = bool(pool.required_groups or pool.required_scopes or pool.claims_check)
         # Behind an endpoint the emulator serves the keys at its own issuer form.
         jwks_url = pool.jwks_url or f"{self.issuers[-1]}/.well-known/jwks.json"
         self.jwks = JWKSCache(jwks_url, clock=clock, penalty=penalty, timeout=10.0)
