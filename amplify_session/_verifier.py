@@ -99,7 +99,8 @@ class TokenVerifier:
             "required_scopes": required_scopes,
             "claims_check": claims_check,
         }
-        if pools and any(value is not None for value in single.values()):
+        single_given = any(v is not None for v in single.values()) or token_use != "access"  # noqa: S105
+        if pools and single_given:
             raise InvalidParameterException(
                 "give either pools= or one pool's user_pool_id=, client_id=, ..., not both"
             )

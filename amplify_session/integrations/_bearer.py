@@ -105,7 +105,8 @@ def _challenge(
     if scopes:
         params.append(f'scope="{_quotable(" ".join(scopes))}"')
     challenge = "Bearer " + ", ".join(params) if params else "Bearer"
-    _log.info("refused a request (%d): %s", status, description)
+    # DEBUG, not INFO: a flood of bad tokens must not flood the log too.
+    _log.debug("refused a request (%d): %s", status, description)
     return Refusal(status, description, error, challenge)
 
 
