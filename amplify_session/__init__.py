@@ -16,6 +16,7 @@ from ._errors import (
     CodeMismatchException,
     DeviceMetadataNotFoundException,
     ExpiredCodeException,
+    InsufficientScopeException,
     InternalErrorException,
     InvalidConfigurationException,
     InvalidParameterException,
@@ -73,6 +74,7 @@ from ._models import (
     UserInfo,
 )
 from ._oauth_config import OAuthConfig
+from ._trusted_pool import TrustedPool
 from .storage import FileStorage, KeyValueStorage, MemoryStorage
 
 if TYPE_CHECKING:
@@ -95,6 +97,7 @@ __all__ = [
     "EventName",
     "ExpiredCodeException",
     "FileStorage",
+    "InsufficientScopeException",
     "InternalErrorException",
     "InvalidConfigurationException",
     "InvalidParameterException",
@@ -129,6 +132,7 @@ __all__ = [
     "TokenVerifier",
     "TooManyRequestsException",
     "Transport",
+    "TrustedPool",
     "UserAlreadyAuthenticatedException",
     "UserInfo",
     "UserNotConfirmedException",

@@ -17,7 +17,13 @@ from ._errors import InvalidConfigurationException, InvalidParameterException
 from ._oauth_config import OAuthConfig
 from ._secret_repr import secret_repr
 
-__all__ = ["AuthConfig", "ClientMetadata", "RetryPolicy", "check_client_metadata"]
+__all__ = [
+    "AuthConfig",
+    "ClientMetadata",
+    "RetryPolicy",
+    "check_client_metadata",
+    "pool_issuers",
+]
 
 #: Key-value pairs for the pool's Lambda triggers (Cognito's ClientMetadata).
 ClientMetadata = Mapping[str, str]
@@ -359,7 +365,7 @@ class AuthConfig:
     @property
     def identity_provider_name(self) -> str:
         """The ``Logins`` key for this User Pool's id tokens."""
-        return f"cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+        return pool_issuers(self)[0].removeprefix("https://")
 
     @classmethod
     def from_amplify_outputs(
@@ -392,6 +398,19 @@ class AuthConfig:
             fields["oauth"] = _oauth_of(auth["oauth"])
         fields.update(overrides)
         return cls(**fields)
+
+
+def pool_issuers(config: AuthConfig) -> tuple[str, ...]:
+    """The ``iss`` values this pool's tokens may carry: AWS's first, then, behind an
+    endpoint override, the emulator's own form ``<endpoint>/<pool id>`` (cognito-local's).
+
+    The one place that says which issuers a pool has: handed-in tokens, the
+    TokenVerifier and the Identity Pool's ``Logins`` key all read it.
+    """
+    aws = f"https://cognito-idp.{config.region}.amazonaws.com/{config.user_pool_id}"
+    if not config.user_pool_endpoint:
+        return (aws,)
+    return aws, f"{config.user_pool_endpoint.rstrip('/')}/{config.user_pool_id}"
 
 
 def _oauth_of(oauth: Mapping[str, Any]) -> OAuthConfig:

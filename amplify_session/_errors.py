@@ -5,7 +5,9 @@
     ├── InvalidConfigurationException       a bad AuthConfig field
     ├── InvalidTokenException               a malformed, forged or unacceptable JWT, or a
     │   │                                   stored session that does not parse
-    │   └── TokenExpiredException           a token past its exp (or before its nbf)
+    │   ├── TokenExpiredException           a token past its exp (or before its nbf)
+    │   └── InsufficientScopeException      a genuine token without a required scope or
+    │                                       group (HTTP 403, not 401: RFC 6750)
     ├── InvalidResponseException            the server answered something we cannot read
     ├── UserUnAuthenticatedException        the call needs a signed-in user
     ├── UserAlreadyAuthenticatedException   sign_in while a user is signed in
@@ -36,6 +38,7 @@ transport scrubs the values it sent from whatever the server echoes back.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import ClassVar
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
     "DeviceMetadataNotFoundException",
     "ExpiredCodeException",
     "InternalErrorException",
+    "InsufficientScopeException",
     "InvalidConfigurationException",
     "InvalidParameterException",
     "InvalidPasswordException",
@@ -158,6 +162,29 @@ class InvalidTokenException(_NamedAuthError):
 
 class TokenExpiredException(InvalidTokenException):
     """A token is expired, or not valid yet."""
+
+
+class InsufficientScopeException(InvalidTokenException):
+    """A genuine, current token that lacks a required scope or group.
+
+    The token is fine; the caller is not allowed: a web service answers 403
+    ``insufficient_scope``, not 401 ``invalid_token`` (RFC 6750 section 3.1).
+
+    Attributes:
+        required_scopes: The scopes the resource needs (empty when a group, or a
+            claims check, refused): what a ``WWW-Authenticate`` ``scope`` names.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        recovery_suggestion: str | None = None,
+        underlying_error: BaseException | None = None,
+        *,
+        required_scopes: Collection[str] = (),
+    ) -> None:
+        super().__init__(message, recovery_suggestion, underlying_error)
+        self.required_scopes = tuple(sorted(required_scopes))
 
 
 class InvalidResponseException(_NamedAuthError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import attrs
 
-from ._config import AuthConfig
+from ._config import AuthConfig, pool_issuers
 from ._errors import InvalidParameterException, InvalidTokenException
 from ._jwt import decode_jwt
 from ._models import JWT
@@ -95,11 +95,8 @@ def check_token(config: AuthConfig, token: JWT, use: str) -> JWT:
         InvalidTokenException: It is not.
     """
     claims = token.payload
-    issuers = {f"https://cognito-idp.{config.region}.amazonaws.com/{config.user_pool_id}"}
-    if config.user_pool_endpoint:  # an emulator's own form (cognito-local's)
-        issuers.add(f"{config.user_pool_endpoint.rstrip('/')}/{config.user_pool_id}")
     issuer = claims.get("iss")
-    if not isinstance(issuer, str) or issuer not in issuers:
+    if not isinstance(issuer, str) or issuer not in pool_issuers(config):
         raise InvalidTokenException(f"the {use} token was issued by another user pool")
     if claims.get("token_use") != use:
         raise InvalidTokenException(f"the {use} token is not an {use} token")
