@@ -21,7 +21,19 @@ from typing import Any
 
 from amplify_session.emulator import Emulator
 
-from . import boundary, cached_fetch, cost, fleet, herd, m2m_fleet, serve, serve_http, srp, verify
+from . import (
+    boundary,
+    cached_fetch,
+    cost,
+    fleet,
+    herd,
+    m2m_fleet,
+    many_users,
+    serve,
+    serve_http,
+    srp,
+    verify,
+)
 from ._stats import table
 from .plot import boundary_plot
 
@@ -38,6 +50,7 @@ ON_EMULATOR: dict[str, Callable[[Emulator], Awaitable[Rows]] | None] = {
     "cost": cost.measure,
     "fleet": fleet.measure,
     "m2m_fleet": m2m_fleet.measure,
+    "many_users": many_users.measure,
 }
 ALONE: dict[str, Callable[[], Awaitable[Rows]]] = {
     "verify_ns": verify.measure,

@@ -28,12 +28,13 @@ from typing import Annotated, Any
 from unittest import mock
 
 import jwt as pyjwt
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jose import jwk
 from jose import jwt as jose_jwt
 
-from amplify_session import JWT, AuthError, TokenVerifier
+from amplify_session import TokenVerifier
+from amplify_session.integrations.fastapi import CognitoBearer
 from tests.support.issuer import CLIENT_ID, ISSUER, POOL_ID, SigningKey, claims, jwks_server
 
 with warnings.catch_warnings():
@@ -46,26 +47,6 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 REQUESTS = {"same token": 2_000, "new token each": 700}
 ROUNDS = 15
 REGION = POOL_ID.split("_", 1)[0]
-
-
-# --- _stand_in_bearer: a stand-in for amplify_session.integrations.fastapi.CognitoBearer
-# (on the `server` branch). At merge, delete from here to the end marker and import
-# `from amplify_session.integrations.fastapi import CognitoBearer` instead.
-def _stand_in_bearer(verifier: TokenVerifier) -> Callable[[Request], Awaitable[JWT]]:
-    async def bearer(request: Request) -> JWT:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise HTTPException(401, headers={"WWW-Authenticate": "Bearer"})
-        try:
-            return await verifier.verify(token)
-        except AuthError:
-            raise HTTPException(401, headers={"WWW-Authenticate": "Bearer"}) from None
-
-    return bearer
-
-
-CognitoBearer = _stand_in_bearer
-# --- end of _stand_in_bearer
 
 
 def route(dependency: Callable[..., Any]) -> FastAPI:
