@@ -10,8 +10,6 @@ from __future__ import annotations
 import attrs
 
 from ._client_credentials import ClientCredentialsSource
-from ._cognito import IdentityPoolClient, UserPoolClient
-from ._cognito._devices import DeviceCalls
 from ._cognito._oauth import OAuthEndpoints
 from ._cognito_client import CognitoClient
 from ._credentials import IdentityCredentials
@@ -56,9 +54,7 @@ def assemble(
         config.user_pool_client_id,
         config.identity_pool_id,
     )
-    cognito = client.transport
-    user_pool = UserPoolClient(cognito, config)
-    device_calls = DeviceCalls(cognito, config)
+    user_pool, device_calls = client.user_pool, client.devices
     device_sign_in = DeviceSignIn(user_pool, device_calls, store, config.device_name)
     oauth = client.oauth
     user_pool_source: UserPoolSource | None = None
@@ -68,15 +64,13 @@ def assemble(
         source = ClientCredentialsSource(oauth, config.user_pool_client_id, clock)
     else:
         source = user_pool_source = UserPoolSource(user_pool, config, clock, device_sign_in)
-    rng = JITTER
-    identity_pool = IdentityPoolClient(cognito, config) if config.identity_pool_id else None
     core = SessionCore(
         config=config,
         store=store,
-        credentials=IdentityCredentials(identity_pool, store, config, clock, rng),
+        credentials=IdentityCredentials(client.identity_pool, store, config, clock, JITTER),
         source=source,
         clock=clock,
-        rng=rng,
+        rng=JITTER,
         hub=hub,
     )
     devices = DeviceDesk(device_calls, store)

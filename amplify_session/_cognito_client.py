@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ._client_credentials_config import ClientCredentialsConfig
-from ._cognito import CognitoTransport, Transport
+from ._cognito import CognitoTransport, IdentityPoolClient, Transport, UserPoolClient
 from ._cognito._call_gate import DEFAULT_MAX_CALLS, CallGate
+from ._cognito._devices import DeviceCalls
 from ._cognito._http import LoopSession
 from ._cognito._oauth import OAuthEndpoints
 from ._config import AuthConfig
@@ -64,6 +65,12 @@ class CognitoClient:
             OAuthEndpoints(auth, gate=self._gate, session=self._session)
             if auth.oauth is not None
             else None
+        )
+        # The API calls hold no state of a session: one of each serves them all.
+        self.user_pool = UserPoolClient(self.transport, auth)
+        self.devices = DeviceCalls(self.transport, auth)
+        self.identity_pool = (
+            IdentityPoolClient(self.transport, auth) if auth.identity_pool_id else None
         )
 
     def __repr__(self) -> str:

@@ -1,8 +1,16 @@
+import collections
+import random
 import time
 
 import pytest
 
-from amplify_session._timing import SystemClock, clock_drift, local_deadline
+from amplify_session._timing import (
+    JITTER_FRACTION,
+    SystemClock,
+    clock_drift,
+    local_deadline,
+    schedule,
+)
 
 
 def test_drift_is_server_minus_local() -> None:
@@ -32,3 +40,23 @@ def test_a_wall_clock_step_does_not_move_the_monotonic_clock(
     monkeypatch.setattr(time, "time", lambda: 0.0)
     assert clock.time() == 0.0 or time.time() == 0.0
     assert clock.monotonic() - before < 3600
+
+
+def test_sessions_signed_in_together_spread_their_refreshes() -> None:
+    """10,000 sessions with the same expiry (signed in at the same moment) come due over
+    their jitter span, not at once: no second of it holds twice its share."""
+    rng = random.Random(19)
+    sessions = 10_000
+    expiry, window = 3600.0, 300.0
+    refresh_at = [
+        schedule(
+            expires_at=expiry, lifetime=3600.0, refresh_window=window, tolerance=5.0, rng=rng
+        ).refresh_at
+        for _ in range(sessions)
+    ]
+    span = window * JITTER_FRACTION
+    assert min(refresh_at) >= expiry - window - span
+    assert max(refresh_at) <= expiry - window
+    seconds = collections.Counter(int(expiry - window - at) for at in refresh_at)
+    assert len(seconds) == int(span)  # every second of the span has some
+    assert max(seconds.values()) < 2 * sessions / span
