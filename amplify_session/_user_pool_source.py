@@ -55,14 +55,24 @@ class UserPoolSource:
         self._rotation = config.refresh_token_rotation
         self._client_metadata = config.client_metadata
         self._devices = devices
-        self._flow = SignInFlow(user_pool, config, devices)
+        self._config = config
+        self._sign_in_flow: SignInFlow | None = None
         #: A user's session is never standing: it begins with a sign-in.
         self.standing_user: str | None = None
-        if devices is not None:
-            self._flow.answer_automatically("DEVICE_SRP_AUTH", devices.prove)
 
     def __repr__(self) -> str:
         return f"UserPoolSource(rotation={self._rotation!r})"
+
+    @property
+    def _flow(self) -> SignInFlow:
+        """The sign-in machinery, made at the first sign-in: a process that holds
+        10,000 restored sessions signs few of them in."""
+        if self._sign_in_flow is None:
+            flow = SignInFlow(self._user_pool, self._config, self._devices)
+            if self._devices is not None:
+                flow.answer_automatically("DEVICE_SRP_AUTH", self._devices.prove)
+            self._sign_in_flow = flow
+        return self._sign_in_flow
 
     # -- obtaining -------------------------------------------------------------
 
