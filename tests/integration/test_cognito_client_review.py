@@ -1,0 +1,273 @@
+"""Adversarial checks of the shared CognitoClient (issue 19, items 1-2): cancellation while
+queued for a slot, timeouts in a slot, closing the client under its managers, successive
+event loops, and the retry budget through an outage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+
+from amplify_session import AuthError, CognitoClient, NetworkError, RetryPolicy, SessionManager
+from amplify_session.emulator import EmulatedPool, Emulator
+from amplify_session.testing import FakeClock
+from tests.support.many_sessions import memory_storages, stored_sessions
+from tests.support.waiting import until
+
+pytestmark = pytest.mark.anyio
+
+NO_WAIT = RetryPolicy(attempts=4, wait_initial=0, wait_max=0, wait_jitter=0)
+
+
+@contextlib.asynccontextmanager
+async def opened(managers: list[SessionManager]) -> AsyncIterator[list[SessionManager]]:
+    async with contextlib.AsyncExitStack() as stack:
+        for manager in managers:
+            await stack.enter_async_context(manager)
+        yield managers
+
+
+async def restored(client: CognitoClient, pool: EmulatedPool, count: int) -> list[SessionManager]:
+    sessions = await stored_sessions(pool, client.config, count)
+    return [SessionManager(client, storage=s) for s in await memory_storages(sessions)]
+
+
+async def test_callers_cancelled_while_queued_give_their_slots_back(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    """One slot, held by a slow refresh; 1,000 refreshes queue behind it and their callers' task
+    group is cancelled: no slot leaks, none is sent twice, and a later call is not starved."""
+    client = CognitoClient(pool.config(identity_pool_id=None), max_connections=1)
+    async with client:
+        managers = await restored(client, pool, 1_000)
+        async with opened(managers):
+            amplify_emulator.front.inject("InitiateAuth", 1.0)
+            before = amplify_emulator.front.calls["InitiateAuth"]
+            async with anyio.create_task_group() as group:
+                for manager in managers:
+                    group.start_soon(lambda m=manager: m.fetch_auth_session(force_refresh=True))
+                await until(lambda: client.calls_in_flight == 1)
+                await anyio.sleep(0.05)
+                group.cancel_scope.cancel()
+            # A refresh started for a caller is the session's, not the caller's (one caller
+            # cancelled does not cancel it for the others): the queued ones still go, once
+            # each, through the one slot, and then the slot is free.
+            await until(
+                lambda: amplify_emulator.front.calls["InitiateAuth"] - before == len(managers),
+                limit=120,
+            )
+            await until(lambda: client.calls_in_flight == 0)
+            with anyio.fail_after(20):
+                session = await managers[0].fetch_auth_session(force_refresh=True)
+            assert session.tokens is not None
+            assert client.calls_in_flight == 0
+            assert client.peak_calls_in_flight == 1
+
+
+async def test_a_call_that_times_out_in_its_slot_frees_it(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    config = pool.config(identity_pool_id=None, request_timeout=0.5, retry=RetryPolicy(attempts=1))
+    async with CognitoClient(config, max_connections=1) as client:
+        (first, second) = await restored(client, pool, 2)
+        async with opened([first, second]):
+            amplify_emulator.front.inject("InitiateAuth", "stall")
+            outcomes = await asyncio.gather(
+                first.fetch_auth_session(force_refresh=True),
+                second.fetch_auth_session(force_refresh=True),
+                return_exceptions=True,
+            )
+            assert sum(isinstance(o, NetworkError) for o in outcomes) == 1
+            assert not [
+                o
+                for o in outcomes
+                if isinstance(o, BaseException) and not isinstance(o, NetworkError)
+            ]
+            assert client.calls_in_flight == 0
+            session = await first.fetch_auth_session(force_refresh=True)
+            assert session.tokens is not None
+
+
+async def test_closing_the_client_under_a_refresh_fails_it_as_an_auth_error_and_reopens(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    config = pool.config(identity_pool_id=None, retry=RetryPolicy(attempts=1))
+    client = CognitoClient(config, max_connections=4)
+    (manager,) = await restored(client, pool, 1)
+    async with manager:
+        amplify_emulator.front.inject("InitiateAuth", 1.0)
+        outcome: list[object] = []
+
+        async def refresh() -> None:
+            try:
+                outcome.append(await manager.fetch_auth_session(force_refresh=True))
+            except Exception as exc:
+                outcome.append(exc)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(refresh)
+            await until(lambda: client.calls_in_flight == 1)
+            await client.aclose()
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], AuthError), repr(outcome[0])
+        assert client.calls_in_flight == 0
+        # The client opens new connections; the same manager and a new one both work.
+        session = await manager.fetch_auth_session(force_refresh=True)
+        assert session.tokens is not None
+        async with SessionManager(client) as other:
+            await other.sign_in(pool.username, pool.password)
+    await client.aclose()
+
+
+def test_one_client_across_successive_event_loops(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    client = CognitoClient(pool.config(identity_pool_id=None), max_connections=2)
+    manager = SessionManager(client)
+
+    async def sign_in() -> None:
+        async with manager:
+            await manager.sign_in(pool.username, pool.password)
+            await manager.fetch_auth_session(force_refresh=True)
+
+    async def refresh() -> None:
+        async with manager:
+            session = await manager.fetch_auth_session(force_refresh=True)
+            assert session.tokens is not None
+            async with SessionManager(client) as other:
+                await other.sign_in(pool.username, pool.password)
+
+    asyncio.run(sign_in())
+    asyncio.run(refresh())
+    asyncio.run(refresh())
+    assert client.calls_in_flight == 0
+    assert client.peak_calls_in_flight <= 2
+    assert not client._session.is_open  # each loop's connections closed as it stopped
+
+
+async def test_an_outage_drains_the_retry_budget_without_ending_sessions_and_recovery_refills_it(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    """An outage spends the shared retry budget (then each call is tried once); a background
+    refresh that fails then keeps the session and tries again later; once Cognito answers,
+    successes refill the budget and a transient fault is retried again."""
+    from amplify_session import EventName, SessionEvent
+
+    front = amplify_emulator.front
+    config = pool.config(identity_pool_id=None, retry=NO_WAIT)
+    clock = FakeClock()
+    async with CognitoClient(config, max_connections=10) as client:
+        sessions = await stored_sessions(pool, config, 2)
+        victim_storage, other_storage = await memory_storages(sessions)
+        victim = SessionManager(client, storage=victim_storage, clock=clock)
+        other = SessionManager(client, storage=other_storage)
+        events: list[SessionEvent] = []
+        victim.subscribe(events.append)
+        async with opened([victim, other]):
+            before = (await victim.fetch_auth_session()).tokens
+            assert before is not None
+            front.inject("InitiateAuth", 500, times=100_000)
+            start = front.calls["InitiateAuth"]
+            for _ in range(60):
+                with pytest.raises(AuthError) as caught:
+                    await other.fetch_auth_session(force_refresh=True)
+                assert caught.value.retryable
+            spent = front.calls["InitiateAuth"] - start
+            # 500 tokens at 5 a retry: 100 retries in all, then one attempt a call.
+            assert spent == 60 + 100
+            start = front.calls["InitiateAuth"]
+            with pytest.raises(AuthError):
+                await other.fetch_auth_session(force_refresh=True)
+            assert front.calls["InitiateAuth"] - start == 1
+
+            clock.advance(3600 - 60)  # the victim's background refresh comes due, and fails
+            await until(lambda: any(e.name is EventName.TOKEN_REFRESH_FAILURE for e in events))
+            still = await victim.fetch_auth_session()
+            assert still.tokens is not None
+            assert still.tokens.access_token.payload["jti"] == before.access_token.payload["jti"]
+            assert not any(e.name is EventName.SIGNED_OUT for e in events)
+
+            front.clear_faults()
+            for _ in range(55):  # the session's own backoff, well before the token expires
+                if any(e.name is EventName.TOKEN_REFRESH for e in events):
+                    break
+                clock.advance(1)
+                await anyio.sleep(0.02)
+            await until(lambda: any(e.name is EventName.TOKEN_REFRESH for e in events))
+            fresh = await victim.fetch_auth_session()
+            assert fresh.tokens is not None
+            assert fresh.tokens.access_token.payload["exp"] > clock.time()
+            assert not any(e.name is EventName.SIGNED_OUT for e in events)
+
+            for _ in range(5):  # five successes pay for one retry
+                await other.fetch_auth_session(force_refresh=True)
+            front.inject("InitiateAuth", 500)
+            session = await other.fetch_auth_session(force_refresh=True)
+            assert session.tokens is not None
+
+
+async def test_one_slot_serves_a_sign_in_and_many_refreshes_without_deadlock(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    """With max_connections=1, a multi-call sign-in (SRP: two calls, then the device calls if
+    any) interleaves with 50 refreshes: no call waits for a slot while holding one."""
+    async with CognitoClient(pool.config(), max_connections=1) as client:
+        managers = await restored(client, pool, 50)
+        async with opened(managers), SessionManager(client) as signing_in:
+            with anyio.fail_after(60):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(signing_in.sign_in, pool.username, pool.password)
+                    for manager in managers:
+                        group.start_soon(lambda m=manager: m.fetch_auth_session(force_refresh=True))
+            session = await signing_in.fetch_auth_session()
+            assert session.tokens is not None
+            assert session.credentials is not None  # the identity pool's calls too
+        assert client.peak_calls_in_flight == 1
+        assert client.calls_in_flight == 0
+
+
+async def test_signing_out_one_users_manager_leaves_the_others(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    from amplify_session import EventName, SessionEvent
+
+    async with CognitoClient(pool.config(identity_pool_id=None)) as client:
+        first, second = await restored(client, pool, 2)
+        seen: dict[str, list[SessionEvent]] = {"first": [], "second": []}
+        first.subscribe(seen["first"].append)
+        second.subscribe(seen["second"].append)
+        async with opened([first, second]):
+            await first.sign_out()
+            await until(lambda: any(e.name is EventName.SIGNED_OUT for e in seen["first"]))
+            session = await second.fetch_auth_session(force_refresh=True)
+            assert session.tokens is not None
+            await until(lambda: any(e.name is EventName.TOKEN_REFRESH for e in seen["second"]))
+            assert not any(e.name is EventName.SIGNED_OUT for e in seen["second"])
+            assert not any(e.name is EventName.TOKEN_REFRESH for e in seen["first"])
+
+
+async def test_machine_sessions_share_a_client_made_from_client_credentials(
+    amplify_emulator: Emulator,
+) -> None:
+    from tests.support.m2m import machine_pool, pool_config
+
+    pool = machine_pool(amplify_emulator)
+    config = pool_config(pool)
+    client = CognitoClient(config, max_connections=1)
+    assert client.client_credentials
+    secret = config.auth_config.client_secret
+    assert secret
+    assert secret not in repr(client)
+    async with client:
+        managers = [SessionManager(client) for _ in range(20)]
+        async with opened(managers):
+            with anyio.fail_after(30):
+                sessions = await asyncio.gather(*(m.fetch_auth_session() for m in managers))
+        assert all(s.tokens is not None for s in sessions)
+        assert client.peak_calls_in_flight == 1
+        # The managers are closed; the client is not, and serves a new one.
+        async with SessionManager(client) as late:
+            assert (await late.fetch_auth_session()).tokens is not None
