@@ -271,3 +271,117 @@ async def test_machine_sessions_share_a_client_made_from_client_credentials(
         # The managers are closed; the client is not, and serves a new one.
         async with SessionManager(client) as late:
             assert (await late.fetch_auth_session()).tokens is not None
+
+
+async def test_hosted_ui_sign_ins_share_the_clients_connections_not_their_state(
+    amplify_emulator: Emulator,
+) -> None:
+    """Managers of one client made from an AuthConfig with oauth: each one's redirect sign-in
+    (PKCE verifier, state) is its own, a callback meant for one is refused by another, and
+    the token calls go through the client's one slot."""
+    from amplify_session import InvalidParameterException
+    from tests.integration.test_redirect_sign_in import WEB_CALLBACK, hosted_config
+
+    amplify_emulator.reset()
+    hosted = amplify_emulator.provision(
+        oauth_flows=("code",),
+        callback_urls=("http://127.0.0.1/callback", WEB_CALLBACK),
+        logout_urls=("https://app.example.com/signed-out",),
+    )
+    async with CognitoClient(hosted_config(hosted), max_connections=1) as client:
+        managers = [SessionManager(client) for _ in range(8)]
+        async with opened(managers):
+            callbacks = [
+                await follow_authorize(m.begin_sign_in_with_redirect(WEB_CALLBACK))
+                for m in managers
+            ]
+            with pytest.raises(InvalidParameterException, match="state"):
+                await managers[0].complete_sign_in_with_redirect(callbacks[1])
+            results = await asyncio.gather(
+                *(
+                    m.complete_sign_in_with_redirect(c)
+                    for m, c in zip(managers, callbacks, strict=True)
+                )
+            )
+            assert all(r.is_signed_in for r in results)
+            sessions = await asyncio.gather(
+                *(m.fetch_auth_session(force_refresh=True) for m in managers)
+            )
+            subs = {s.tokens.access_token.payload["jti"] for s in sessions if s.tokens}
+            assert len(subs) == len(managers)
+        assert client.peak_calls_in_flight == 1
+        assert client.calls_in_flight == 0
+
+
+async def follow_authorize(url: str) -> str:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http, http.get(url, allow_redirects=False) as response:
+        assert response.status == 302
+        return response.headers["Location"]
+
+
+async def test_closing_a_manager_under_its_refresh_frees_the_slot_for_the_others(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    """One slot; a manager is closed while its refresh is stalled on the wire: its caller gets
+    a NetworkError (not a cancellation), the slot is given back, and another manager refreshes."""
+    config = pool.config(identity_pool_id=None, request_timeout=2.0, retry=RetryPolicy(attempts=1))
+    async with CognitoClient(config, max_connections=1) as client:
+        leaving, staying = await restored(client, pool, 2)
+        async with staying:
+            await leaving.__aenter__()  # closed below by aclose, as a service drops a user
+            amplify_emulator.front.inject("InitiateAuth", "stall")
+            caller = asyncio.ensure_future(leaving.fetch_auth_session(force_refresh=True))
+            await until(lambda: client.calls_in_flight == 1)
+            await leaving.aclose()
+            done, _ = await asyncio.wait([caller], timeout=10)
+            assert done
+            assert not caller.cancelled()
+            assert isinstance(caller.exception(), NetworkError)  # it landed: timed out
+            assert client.calls_in_flight == 0
+            with anyio.fail_after(20):
+                session = await staying.fetch_auth_session(force_refresh=True)
+            assert session.tokens is not None
+
+
+async def test_closing_the_client_under_background_refreshes_keeps_the_sessions(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    """The client is closed while 20 background refreshes are on the wire or queued: they fail
+    as a transient error (the sessions stay signed in and keep their tokens) and the next
+    round, on new connections, refreshes them."""
+    from amplify_session import EventName, SessionEvent
+
+    config = pool.config(identity_pool_id=None, retry=RetryPolicy(attempts=1))
+    clock = FakeClock()
+    client = CognitoClient(config, max_connections=4)
+    sessions = await stored_sessions(pool, config, 20)
+    managers = [
+        SessionManager(client, storage=s, clock=clock) for s in await memory_storages(sessions)
+    ]
+    events: list[SessionEvent] = []
+    for manager in managers:
+        manager.subscribe(events.append)
+    async with opened(managers):
+        for manager in managers:
+            await manager.fetch_auth_session()
+        amplify_emulator.front.inject("InitiateAuth", 0.5, times=20)
+        clock.advance(3600 - 60)
+        await until(lambda: client.calls_in_flight == 4)
+        await client.aclose()
+        await until(lambda: client.calls_in_flight == 0, limit=20)
+        assert not [e for e in events if e.name is EventName.SIGNED_OUT]
+        for _ in range(55):
+            if sum(e.name is EventName.TOKEN_REFRESH for e in events) >= len(managers):
+                break
+            clock.advance(1)
+            await anyio.sleep(0.05)
+        await until(
+            lambda: sum(e.name is EventName.TOKEN_REFRESH for e in events) >= len(managers),
+            limit=30,
+        )
+        assert not [e for e in events if e.name is EventName.SIGNED_OUT]
+        failures = [e.error for e in events if e.name is EventName.TOKEN_REFRESH_FAILURE]
+        assert all(isinstance(error, NetworkError) for error in failures), failures
+    await client.aclose()
