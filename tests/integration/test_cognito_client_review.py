@@ -385,3 +385,35 @@ async def test_closing_the_client_under_background_refreshes_keeps_the_sessions(
         failures = [e.error for e in events if e.name is EventName.TOKEN_REFRESH_FAILURE]
         assert all(isinstance(error, NetworkError) for error in failures), failures
     await client.aclose()
+
+
+async def test_sessions_signed_in_together_spread_their_refreshes_over_the_jitter(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    """300 sessions issued in the same second: the clock walks the last 35 s before the
+    refresh window one second at a time, and the refreshes come spread over the window's 10 %
+    jitter (30 s), one per session, never a herd in one second."""
+    config = pool.config(identity_pool_id=None)
+    sessions = await stored_sessions(pool, config, 300)
+    clock = FakeClock()
+    front = amplify_emulator.front
+    async with CognitoClient(config, max_connections=20) as client:
+        managers = [
+            SessionManager(client, storage=s, clock=clock) for s in await memory_storages(sessions)
+        ]
+        async with opened(managers):
+            for manager in managers:
+                await manager.fetch_auth_session()
+            start = front.calls["InitiateAuth"]
+            clock.advance(3600 - config.refresh_window - 35)
+            per_second: list[int] = []
+            for _ in range(40):
+                clock.advance(1)
+                before = front.calls["InitiateAuth"]
+                await anyio.sleep(0.05)
+                await until(lambda: client.calls_in_flight == 0, limit=30)
+                await anyio.sleep(0.05)
+                per_second.append(front.calls["InitiateAuth"] - before)
+            assert front.calls["InitiateAuth"] - start == len(managers)
+            assert sum(1 for n in per_second if n) >= 25
+            assert max(per_second) <= 45  # about 10 a second; all 300 at once without jitter
