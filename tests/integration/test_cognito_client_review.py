@@ -417,3 +417,35 @@ async def test_sessions_signed_in_together_spread_their_refreshes_over_the_jitte
             assert front.calls["InitiateAuth"] - start == len(managers)
             assert sum(1 for n in per_second if n) >= 25
             assert max(per_second) <= 45  # about 10 a second; all 300 at once without jitter
+
+
+async def test_concurrent_failures_spend_the_budget_exactly_once(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    """80 refreshes fail at once through 8 slots: retries stop after the budget's 100 in all
+    (it neither goes negative nor pays twice), and a success then adds to it, never beyond
+    its capacity."""
+    front = amplify_emulator.front
+    config = pool.config(identity_pool_id=None, retry=NO_WAIT)
+    async with CognitoClient(config, max_connections=8) as client:
+        managers = await restored(client, pool, 80)
+        async with opened(managers):
+            front.inject("InitiateAuth", 503, times=100_000)
+            start = front.calls["InitiateAuth"]
+            outcomes = await asyncio.gather(
+                *(m.fetch_auth_session(force_refresh=True) for m in managers),
+                return_exceptions=True,
+            )
+            assert all(isinstance(o, AuthError) and o.retryable for o in outcomes)
+            assert front.calls["InitiateAuth"] - start == 80 + 100
+            budget = client._gate.budget
+            assert budget.available >= 0
+            assert budget.available < budget.retry_cost
+            left = budget.available
+            front.clear_faults()
+            for manager in managers:
+                await manager.fetch_auth_session(force_refresh=True)
+            assert budget.available == left + 80  # one token per first-time success
+            for manager in managers * 6:
+                await manager.fetch_auth_session(force_refresh=True)
+            assert budget.available == budget.capacity
