@@ -449,3 +449,42 @@ async def test_concurrent_failures_spend_the_budget_exactly_once(
             for manager in managers * 6:
                 await manager.fetch_auth_session(force_refresh=True)
             assert budget.available == budget.capacity
+
+
+def test_unopened_managers_of_one_client_across_successive_event_loops(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    """Without ``async with`` (and never closed), a manager and its client still work from one
+    asyncio.run to the next: the old loop's connections went with it."""
+    client = CognitoClient(pool.config(), max_connections=3)
+    managers = [SessionManager(client) for _ in range(3)]
+
+    async def sign_in() -> None:
+        await asyncio.gather(*(m.sign_in(pool.username, pool.password) for m in managers))
+
+    async def refresh() -> list[object]:
+        return await asyncio.gather(*(m.fetch_auth_session(force_refresh=True) for m in managers))
+
+    asyncio.run(sign_in())
+    for _ in range(2):
+        sessions = asyncio.run(refresh())
+        assert all(getattr(s, "credentials", None) is not None for s in sessions)
+    assert client.calls_in_flight == 0
+    assert client.peak_calls_in_flight <= 3
+
+
+async def test_no_secret_in_the_shared_clients_reprs_or_errors(
+    amplify_emulator: Emulator, secret_pool: EmulatedPool
+) -> None:
+    from amplify_session import NotAuthorizedException
+
+    config = secret_pool.config()
+    secret = config.client_secret
+    assert secret
+    async with CognitoClient(config, max_connections=2) as client:
+        async with SessionManager(client) as manager:
+            with pytest.raises(NotAuthorizedException) as caught:
+                await manager.sign_in(secret_pool.username, "wrong-" + secret)
+        texts = [repr(client), repr(client.transport), repr(client._gate), repr(manager)]
+        texts += [str(caught.value), repr(caught.value)]
+        assert not [t for t in texts if secret in t]
