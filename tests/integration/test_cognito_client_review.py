@@ -488,3 +488,27 @@ async def test_no_secret_in_the_shared_clients_reprs_or_errors(
         texts = [repr(client), repr(client.transport), repr(client._gate), repr(manager)]
         texts += [str(caught.value), repr(caught.value)]
         assert not [t for t in texts if secret in t]
+
+
+async def test_a_caller_timing_out_in_its_slot_frees_it_and_refusals_cost_no_budget(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    """A sign-in whose caller's own timeout fires while its call holds the one slot gives the
+    slot back at once; wrong passwords (definitive refusals) are never retried, so they
+    spend nothing of the shared retry budget."""
+    from amplify_session import NotAuthorizedException
+
+    client = CognitoClient(pool.config(identity_pool_id=None), max_connections=1)
+    async with client, SessionManager(client) as impatient, SessionManager(client) as patient:
+        amplify_emulator.front.inject("InitiateAuth", 2.0)
+        with anyio.move_on_after(0.3) as scope:
+            await impatient.sign_in(pool.username, pool.password)
+        assert scope.cancelled_caught
+        assert client.calls_in_flight == 0
+        with anyio.fail_after(10):
+            await patient.sign_in(pool.username, pool.password)
+        for _ in range(30):
+            with pytest.raises(NotAuthorizedException):
+                await impatient.sign_in(pool.username, "not-the-password")
+        assert client._gate.budget.available == client._gate.budget.capacity
+        await impatient.sign_in(pool.username, pool.password)
