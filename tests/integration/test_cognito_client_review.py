@@ -512,3 +512,29 @@ async def test_a_caller_timing_out_in_its_slot_frees_it_and_refusals_cost_no_bud
                 await impatient.sign_in(pool.username, "not-the-password")
         assert client._gate.budget.available == client._gate.budget.capacity
         await impatient.sign_in(pool.username, pool.password)
+
+
+async def test_queued_sign_ins_cancelled_leave_no_slot_behind(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    """Sign-ins are the caller's own (not shielded like a refresh): 60 of them queued for the
+    one slot and cancelled, some while just woken, leave the slot free and nothing sent."""
+    client = CognitoClient(pool.config(identity_pool_id=None), max_connections=1)
+    async with client:
+        managers = [SessionManager(client) for _ in range(60)]
+        async with opened(managers):
+            amplify_emulator.front.inject("InitiateAuth", 0.5, times=3)
+            before = amplify_emulator.front.calls["InitiateAuth"]
+            async with anyio.create_task_group() as group:
+                for manager in managers:
+                    group.start_soon(manager.sign_in, pool.username, pool.password)
+                await until(
+                    lambda: amplify_emulator.front.calls["InitiateAuth"] - before >= 2, limit=30
+                )
+                group.cancel_scope.cancel()
+            assert client.calls_in_flight == 0
+            sent = amplify_emulator.front.calls["InitiateAuth"] - before
+            assert sent <= 3
+            with anyio.fail_after(20):
+                await managers[-1].sign_in(pool.username, pool.password)
+            assert client.calls_in_flight == 0
