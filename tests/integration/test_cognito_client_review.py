@@ -538,3 +538,40 @@ async def test_queued_sign_ins_cancelled_leave_no_slot_behind(
             with anyio.fail_after(20):
                 await managers[-1].sign_in(pool.username, pool.password)
             assert client.calls_in_flight == 0
+
+
+async def test_one_users_managers_on_one_redis_follow_each_other_other_users_do_not(
+    amplify_emulator: Emulator, pool: EmulatedPool, redis_url: str
+) -> None:
+    """Two managers of one user on ONE Redis storage (one prefix) are one session: a sign-in
+    and a sign-out in one reach the other. A third on another prefix (another user's slot)
+    is untouched by both, though all three share the client."""
+    from amplify_session import EventName, SessionEvent
+    from amplify_session.storage.redis import RedisStorage
+
+    async with CognitoClient(pool.config(identity_pool_id=None)) as client:
+        shared_a = RedisStorage.from_url(redis_url, prefix="user-1")
+        shared_b = RedisStorage.from_url(redis_url, prefix="user-1")
+        apart = RedisStorage.from_url(redis_url, prefix="user-2")
+        a, b = SessionManager(client, storage=shared_a), SessionManager(client, storage=shared_b)
+        c = SessionManager(client, storage=apart)
+        seen: dict[str, list[SessionEvent]] = {"a": [], "b": [], "c": []}
+        for name, manager in (("a", a), ("b", b), ("c", c)):
+            manager.subscribe(seen[name].append)
+        try:
+            async with opened([a, b, c]):
+                await c.sign_in(pool.username, pool.password)
+                await a.sign_in(pool.username, pool.password)
+                await until(lambda: any(e.name is EventName.SIGNED_IN for e in seen["b"]))
+                assert await b.is_authenticated()
+                await a.sign_out()
+                await until(lambda: any(e.name is EventName.SIGNED_OUT for e in seen["b"]))
+                assert not await b.is_authenticated()
+                assert await c.is_authenticated()
+                session = await c.fetch_auth_session(force_refresh=True)
+                assert session.tokens is not None
+                names = [e.name for e in seen["c"]]
+                assert names == [EventName.SIGNED_IN, EventName.TOKEN_REFRESH]
+        finally:
+            for storage in (shared_a, shared_b, apart):
+                await storage.aclose()
