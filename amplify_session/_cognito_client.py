@@ -22,14 +22,16 @@ class CognitoClient:
     ``SessionManager(client, storage=...)``. The sessions then share one
     connection pool (and its DNS cache), at most ``max_connections`` calls on
     the wire at once (the others wait their turn, and their request timeout
-    starts when they go), and one retry budget: when Cognito fails, a few
+    and the retry policy's timeout start when they go; sockets: at most that
+    many to each Cognito host), and one retry budget: when Cognito fails, a few
     retries tell, and the sessions' own backoff takes over. A manager made
     from a config has a client of its own.
 
     Closing a manager made from a client leaves the client open; close the
     client (``async with CognitoClient(...)``, or :meth:`aclose`) when its
     sessions are done. Like a manager, it serves one event loop at a time and
-    opens its connections again on a new one.
+    opens its connections again on a new one; used from a second loop while
+    the first runs (another thread), a call raises :class:`InvalidStateException`.
 
     Args:
         config: Where the pools are and the session policy, or an app client's

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
@@ -25,7 +26,7 @@ import attrs
 import tenacity
 
 from .._config import RetryPolicy
-from .._errors import AuthError, NetworkError
+from .._errors import AuthError, InvalidStateException, NetworkError
 from .._timing import JITTER
 
 __all__ = ["DEFAULT_MAX_CALLS", "CallGate", "RetryBudget"]
@@ -100,9 +101,12 @@ class CallGate:
             AuthError: What the last attempt raised.
         """
         withdrawn: list[int] = []
-        async for attempt in _retrying(policy, operation, self.budget, withdrawn):
+        first_sent: list[float] = []  # when the first attempt went on the wire
+        async for attempt in _retrying(policy, operation, self.budget, withdrawn, first_sent):
             with attempt:
                 async with self._slot():
+                    if not first_sent:
+                        first_sent.append(time.monotonic())
                     result = await send()
                 self.budget.deposit(sum(withdrawn) or 1)
                 return result
@@ -120,8 +124,14 @@ class CallGate:
 
     def _slots_of_running_loop(self) -> asyncio.Semaphore:
         # A semaphore belongs to the loop it first waited on; a manager may be
-        # used from successive asyncio.run calls, each with a loop of its own.
+        # used from successive asyncio.run calls, each with a loop of its own,
+        # but not from two loops at once (two threads): the slots are one count.
         loop = asyncio.get_running_loop()
+        if self._loop is not None and self._loop is not loop and self._loop.is_running():
+            raise InvalidStateException(
+                "this CognitoClient is in use on another event loop",
+                recovery_suggestion="Make one CognitoClient per event loop (thread).",
+            )
         if self._slots is None or self._loop is not loop:
             self._slots, self._loop = asyncio.Semaphore(self.max_calls), loop
             self.in_flight = 0
@@ -129,9 +139,18 @@ class CallGate:
 
 
 def _retrying(
-    policy: RetryPolicy, operation: str, budget: RetryBudget, withdrawn: list[int]
+    policy: RetryPolicy,
+    operation: str,
+    budget: RetryBudget,
+    withdrawn: list[int],
+    first_sent: list[float],
 ) -> tenacity.AsyncRetrying:
-    """The retry loop for one call: ``policy``'s bounds, then the budget's."""
+    """The retry loop for one call: ``policy``'s bounds, then the budget's.
+
+    The policy's ``timeout`` runs from the first attempt on the wire: time
+    spent queued for a slot is not the call's (10,000 sessions queued on 100
+    slots must not each give up their retries for having waited).
+    """
 
     def log_retry(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
@@ -149,13 +168,24 @@ def _retrying(
         # Whichever comes first; the total time is checked after each failed attempt.
         stop=tenacity.stop_any(
             tenacity.stop_after_attempt(policy.attempts),
-            tenacity.stop_after_delay(policy.timeout),
+            _OutOfTime(policy.timeout, first_sent),
             _BudgetSpent(operation, budget, withdrawn),
         ),
         wait=lambda state: backoff(policy, state.attempt_number),
         before_sleep=log_retry,
         reraise=True,
     )
+
+
+class _OutOfTime(tenacity.stop.stop_base):
+    """Stops once ``timeout`` seconds have passed since the first attempt went on the wire."""
+
+    def __init__(self, timeout: float, first_sent: list[float]) -> None:
+        self._timeout = timeout
+        self._first_sent = first_sent
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return bool(self._first_sent) and time.monotonic() - self._first_sent[0] >= self._timeout
 
 
 class _BudgetSpent(tenacity.stop.stop_base):

@@ -7,6 +7,7 @@ import asyncio
 import aiohttp
 
 from .._config import AuthConfig
+from .._errors import InvalidStateException
 from ._wire import CognitoRequest, CognitoResponse, Service
 
 __all__ = ["AiohttpTransport", "LoopSession"]
@@ -40,6 +41,12 @@ class LoopSession:
         session = self._session
         if session is not None and not session.closed and self._loop is loop:
             return session
+        if session is not None and self._loop is not None and self._loop.is_running():
+            # Another thread's loop uses it: aiohttp's session is bound to that loop.
+            raise InvalidStateException(
+                "these connections are in use on another event loop",
+                recovery_suggestion="Make one CognitoClient per event loop (thread).",
+            )
         # A session of another (stopped) loop was closed by its keeper as that loop stopped.
         session = self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self._limit),
@@ -52,10 +59,19 @@ class LoopSession:
         return session
 
     async def aclose(self) -> None:
-        """Close the session; a later :meth:`client` opens a new one."""
-        session, self._session = self._session, None
-        keeper, self._keeper = self._keeper, None
-        if keeper is not None and not keeper.done() and keeper.get_loop() is _running_loop():
+        """Close the session; a later :meth:`client` opens a new one.
+
+        Connections in use on another thread's running loop are left to it: its
+        keeper closes them as that loop stops.
+        """
+        keeper = self._keeper
+        here = _running_loop()
+        if keeper is not None and not keeper.done():
+            owner = keeper.get_loop()
+            if owner is not here and owner.is_running():
+                return
+        session, self._session, self._keeper = self._session, None, None
+        if keeper is not None and not keeper.done() and keeper.get_loop() is here:
             keeper.cancel()  # it closes the session
             await asyncio.wait([keeper])
         elif session is not None and not session.closed:

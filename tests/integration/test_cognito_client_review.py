@@ -6,12 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 
-from amplify_session import AuthError, CognitoClient, NetworkError, RetryPolicy, SessionManager
+from amplify_session import (
+    AuthError,
+    CognitoClient,
+    InvalidStateException,
+    NetworkError,
+    RetryPolicy,
+    SessionManager,
+)
 from amplify_session.emulator import EmulatedPool, Emulator
 from amplify_session.testing import FakeClock
 from tests.support.many_sessions import memory_storages, stored_sessions
@@ -575,3 +583,53 @@ async def test_one_users_managers_on_one_redis_follow_each_other_other_users_do_
         finally:
             for storage in (shared_a, shared_b, apart):
                 await storage.aclose()
+
+
+async def test_a_queued_call_is_retried_after_a_transient_failure(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    """The retry policy's timeout runs from the first attempt on the wire, not from the queue."""
+    policy = RetryPolicy(attempts=4, timeout=1.0, wait_initial=0, wait_max=0, wait_jitter=0)
+    config = pool.config(identity_pool_id=None, retry=policy)
+    async with CognitoClient(config, max_connections=1) as client:
+        first, second = await restored(client, pool, 2)
+        async with opened([first, second]):
+            amplify_emulator.front.inject("InitiateAuth", 1.5)  # A holds the slot 1.5 s
+            amplify_emulator.front.inject("InitiateAuth", 500)  # B's first attempt: a blip
+            a = asyncio.ensure_future(first.fetch_auth_session(force_refresh=True))
+            await until(lambda: client.calls_in_flight == 1)
+            b = asyncio.ensure_future(second.fetch_auth_session(force_refresh=True))
+            done = await asyncio.gather(a, b, return_exceptions=True)
+            assert not [repr(o) for o in done if isinstance(o, BaseException)]
+
+
+def test_a_client_used_from_a_second_live_loop_refuses_with_an_auth_error(
+    amplify_emulator: Emulator, pool: EmulatedPool
+) -> None:
+    """Two threads, each with its own loop, one client: the second is refused
+    (InvalidStateException), nothing else escapes, and the slots keep their count."""
+    amplify_emulator.front.inject("InitiateAuth", 0.2, times=1000)
+    client = CognitoClient(pool.config(identity_pool_id=None), max_connections=2)
+    errors: list[BaseException] = []
+
+    async def work() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            managers = [await stack.enter_async_context(SessionManager(client)) for _ in range(6)]
+            await asyncio.gather(*(m.sign_in(pool.username, pool.password) for m in managers))
+
+    def thread() -> None:
+        try:
+            asyncio.run(work())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=thread) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    # AuthErrors from the emulator aside, nothing else may escape (a RuntimeError, KeyError...).
+    assert not [e for e in errors if not isinstance(e, AuthError)], [repr(e) for e in errors]
+    assert any(isinstance(e, InvalidStateException) for e in errors)
+    assert client.peak_calls_in_flight <= 2
+    assert client.calls_in_flight == 0
