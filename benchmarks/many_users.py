@@ -34,25 +34,31 @@ ROOT = Path(__file__).resolve().parent.parent
 async def measure(emulator: Emulator, sessions: int = SESSIONS) -> dict[str, dict[str, float]]:
     # The baseline's timed-out connections make the emulator's server log an error
     # each (tens of thousands): counted in refresh_calls, not printed.
-    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-    results: dict[str, dict[str, float]] = {}
-    for row, shared in ROWS:
-        emulator.reset()
-        pool = emulator.provision()
-        config = pool.config(identity_pool_id=None)
-        stored = await stored_sessions(pool, config, sessions)
-        before = emulator.front.calls["InitiateAuth"]
-        figures = _run_worker(
-            {
-                "config": _fields(pool.config(identity_pool_id=None)),
-                "sessions": stored,
-                "shared": shared,
-                "max_connections": MAX_CONNECTIONS,
-            }
-        )
-        figures["refresh_calls"] = float(emulator.front.calls["InitiateAuth"] - before)
-        results[row] = figures
-    return results
+    server_log = logging.getLogger("aiohttp.server")
+    level = server_log.level
+    server_log.setLevel(logging.CRITICAL)
+    try:
+        return {row: await _row(emulator, sessions, shared=shared) for row, shared in ROWS}
+    finally:
+        server_log.setLevel(level)
+
+
+async def _row(emulator: Emulator, sessions: int, *, shared: bool) -> dict[str, float]:
+    emulator.reset()
+    pool = emulator.provision()
+    config = pool.config(identity_pool_id=None)
+    stored = await stored_sessions(pool, config, sessions)
+    before = emulator.front.calls["InitiateAuth"]
+    figures = _run_worker(
+        {
+            "config": _fields(config),
+            "sessions": stored,
+            "shared": shared,
+            "max_connections": MAX_CONNECTIONS,
+        }
+    )
+    figures["refresh_calls"] = float(emulator.front.calls["InitiateAuth"] - before)
+    return figures
 
 
 def _fields(config: Any) -> dict[str, Any]:
