@@ -109,5 +109,6 @@ class CognitoClient:
 
     async def aclose(self) -> None:
         """Close the connections; a later call opens new ones."""
-        await self.transport.aclose()
+        # Every connection of the client is in this session (the default transport's
+        # and the OAuth endpoints'); a transport given to the client stays its giver's.
         await self._session.aclose()
