@@ -53,9 +53,8 @@ class CognitoClient:
         max_connections: int = DEFAULT_MAX_CALLS,
         transport: Transport | None = None,
     ) -> None:
-        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
-            raise InvalidParameterException("max_connections must be a positive integer")
-        if max_connections < 1:
+        whole = isinstance(max_connections, int) and not isinstance(max_connections, bool)
+        if not whole or max_connections < 1:
             raise InvalidParameterException("max_connections must be a positive integer")
         self.client_credentials = isinstance(config, ClientCredentialsConfig)
         auth = config.auth_config if isinstance(config, ClientCredentialsConfig) else config

@@ -75,9 +75,7 @@ class CognitoTransport:
         self.gate = gate if gate is not None else CallGate(DEFAULT_MAX_CALLS)
         self._owns = transport is None
         self._sender: Transport = (
-            transport
-            if transport is not None
-            else AiohttpTransport(config, session or LoopSession(config.request_timeout))
+            transport if transport is not None else AiohttpTransport(config, session)
         )
 
     def __repr__(self) -> str:
