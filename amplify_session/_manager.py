@@ -20,6 +20,7 @@ import anyio
 import anyio.abc
 
 from ._assembly import assemble
+from ._checkpoint_lock import CheckpointLock
 from ._client_credentials_config import ClientCredentialsConfig
 from ._cognito import Transport
 from ._cognito_client import CognitoClient
@@ -112,22 +113,16 @@ class SessionManager:
         self._source, self._core = engine.source, engine.core
         self._user_pool = engine.user_pool
         self._devices = engine.devices
-        self._lock = anyio.Lock()
+        self._lock = CheckpointLock()
         self._flight: SingleFlight[tuple[AuthSession, bool]] = SingleFlight()
         self._refresh_loop = RefreshLoop(
             self._clock, self._core.due, self._refresh_in_background, Backoff()
         )
-        self._desk = (
-            SignInDesk(
-                engine.user_pool,
-                self._core,
-                self._refresh_loop.wake,
-                states=SignInStates(config, self._clock.time),
-                totp_issuer=config.totp_issuer,
-            )
-            if engine.user_pool is not None
-            else None
-        )
+        # The sign-in and redirect desks are made at their first use: a service
+        # holding ten thousand restored sessions signs none of them in.
+        self._desk: SignInDesk | None = None
+        self._redirects: RedirectDesk | None = None
+        self._oauth = engine.oauth
         self._task_group: anyio.abc.TaskGroup | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # The fast path (fetch_auth_session): the clock's monotonic function bound
@@ -136,13 +131,6 @@ class SessionManager:
         self._monotonic = self._clock.monotonic
         self._take_published(self._core.session, self._core.served_until)
         self._core.on_publish = self._take_published
-        self._redirects = RedirectDesk(
-            engine.oauth,
-            config,
-            self._clock,
-            sign_in_with=self._sign_in_with,
-            require_signed_out=self._require_signed_out,
-        )
 
     def __repr__(self) -> str:
         state = "signed-in" if self._core.tokens is not None else "signed-out"
@@ -160,12 +148,32 @@ class SessionManager:
 
     def _user_desk(self) -> SignInDesk:
         """The sign-in desk; refused for an app client's own session, which has no user."""
-        if self._desk is None:
+        if self._user_pool is None:
             raise InvalidStateException(
                 "this is an app client's own session (client credentials): it has no user",
                 recovery_suggestion="Call fetch_auth_session(); its token is requested for you.",
             )
+        if self._desk is None:
+            self._desk = SignInDesk(
+                self._user_pool,
+                self._core,
+                self._refresh_loop.wake,
+                states=SignInStates(self._config, self._clock.time),
+                totp_issuer=self._config.totp_issuer,
+            )
         return self._desk
+
+    def _redirect_desk(self) -> RedirectDesk:
+        """The desk of the OAuth redirect sign-in (the hosted UI)."""
+        if self._redirects is None:
+            self._redirects = RedirectDesk(
+                self._oauth,
+                self._config,
+                self._clock,
+                sign_in_with=self._sign_in_with,
+                require_signed_out=self._require_signed_out,
+            )
+        return self._redirects
 
     def _bind_to_running_loop(self) -> None:
         """Work on the running event loop; a manager serves one loop at a time.
@@ -183,7 +191,7 @@ class SessionManager:
                 recovery_suggestion="Create one SessionManager per event loop (thread).",
             )
         self._loop = loop
-        self._lock = anyio.Lock()
+        self._lock = CheckpointLock()
         self._flight = SingleFlight()
 
     async def __aenter__(self) -> SessionManager:
@@ -204,7 +212,7 @@ class SessionManager:
         self._task_group = group
         self._core.set_background(True)
         self._hub.attach(group)
-        group.start_soon(self._refresh_loop.run)
+        self._refresh_loop.start()
         if self._store.coordinated is not None:
             group.start_soon(follow_other_processes, self._store.coordinated, self._reconcile)
         return self
@@ -233,10 +241,14 @@ class SessionManager:
         group, self._task_group = self._task_group, None
         self._core.set_background(False)
         try:
+            await self._refresh_loop.stop()
             if group is not None:
                 self._hub.detach()
-                group.cancel_scope.cancel()
-                await group.__aexit__(None, None, None)
+                if self._loop is asyncio.get_running_loop():
+                    group.cancel_scope.cancel()
+                    await group.__aexit__(None, None, None)
+                # else it was opened on an event loop that has ended (an earlier
+                # asyncio.run), which cancelled its tasks: nothing is left to wait for.
             await self._settle(land_sign_out=True)
         finally:
             # Even when the event loop is shutting down around us (asyncio.run's end).
@@ -411,7 +423,7 @@ class SessionManager:
         """
         self._user_desk()
         self._bind_to_running_loop()
-        return await self._redirects.through_browser(provider, open_url)
+        return await self._redirect_desk().through_browser(provider, open_url)
 
     def begin_sign_in_with_redirect(self, redirect_uri: str, *, provider: str | None = None) -> str:
         """Start a hosted-UI sign-in that comes back to ``redirect_uri`` (a web backend's).
@@ -422,7 +434,7 @@ class SessionManager:
             One sign-in is under way per manager: a new one replaces it.
         """
         self._user_desk()
-        return self._redirects.begin(redirect_uri, provider)
+        return self._redirect_desk().begin(redirect_uri, provider)
 
     async def complete_sign_in_with_redirect(self, callback_url: str) -> SignInResult:
         """Finish the hosted-UI sign-in :meth:`begin_sign_in_with_redirect` started.
@@ -434,7 +446,7 @@ class SessionManager:
         """
         self._user_desk()
         self._bind_to_running_loop()
-        return await self._redirects.complete(callback_url)
+        return await self._redirect_desk().complete(callback_url)
 
     async def _sign_in_with(self, obtain: Callable[[], Awaitable[TokenSet]]) -> SignInResult:
         async with self._lock:
@@ -462,7 +474,8 @@ class SessionManager:
         tokens = self._core.forget_now()
         if self._desk is not None:
             self._desk.abandon()
-        self._redirects.abandon()
+        if self._redirects is not None:
+            self._redirects.abandon()
         self._flight.abort()
         self._refresh_loop.wake()
         async with self._lock:
@@ -470,7 +483,7 @@ class SessionManager:
         tokens = tokens or stored  # never loaded: what was stored is what is revoked
         if tokens is None or self._user_pool is None:  # an app client's token just expires
             return SignOutResult(revoked=False, storage_cleared=cleared)
-        logout_url = self._redirects.logout_url(tokens)
+        logout_url = self._redirect_desk().logout_url(tokens)
         try:
             with anyio.CancelScope(shield=True):
                 await self._source.revoke(tokens, everywhere=global_sign_out)

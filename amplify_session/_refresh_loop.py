@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -47,6 +48,7 @@ class RefreshLoop:
         self._backoff = backoff
         self._retry_at: float | None = None
         self._sleep_scope: anyio.CancelScope | None = None
+        self._running: tuple[asyncio.Task[None], anyio.CancelScope] | None = None
         #: How many refreshes ran (a test's and a benchmark's view of the rate).
         self.runs = 0
 
@@ -59,6 +61,33 @@ class RefreshLoop:
         self._backoff.reset()
         if self._sleep_scope is not None:
             self._sleep_scope.cancel()
+
+    def start(self) -> None:
+        """Run in a task of its own on the running event loop, until :meth:`stop`.
+
+        Not a task group's: anyio gives each task it starts a cancel scope and
+        an event (1.5 KiB), and a service holding ten thousand sessions holds
+        ten thousand of these loops. The task is stopped through a cancel scope
+        of its own, not ``Task.cancel``, which would break through the shields
+        that let a refresh already sent land.
+        """
+        scope = anyio.CancelScope()
+        task = asyncio.get_running_loop().create_task(self._run_within(scope))
+        self._running = (task, scope)
+
+    async def stop(self) -> None:
+        """Stop the task :meth:`start` started, and wait until it has ended."""
+        if self._running is None:
+            return
+        (task, scope), self._running = self._running, None
+        scope.cancel()
+        if task.get_loop() is asyncio.get_running_loop():  # not an event loop that has ended
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait([task])
+
+    async def _run_within(self, scope: anyio.CancelScope) -> None:
+        with scope:
+            await self.run()
 
     async def run(self) -> None:
         """Refresh forever (until cancelled); never raises anything else."""

@@ -465,13 +465,45 @@ async def test_a_nested_opening_is_refused_and_leaves_nothing_running(
                 inner = err
             # The outer opening still works.
             assert (await manager.fetch_auth_session(force_refresh=True)).tokens is not None
-        calls = sum(amplify_emulator.front.calls.values())
-        clock.advance(7200)  # whatever still runs would refresh now
-        await anyio.sleep(1)
+        await _assert_nothing_left_running(clock, amplify_emulator, tasks_before)
+    assert isinstance(inner, amplify_session.InvalidStateException), inner
+
+
+async def _assert_nothing_left_running(
+    clock: FakeClock, emulator: Emulator, tasks_before: set[asyncio.Task[Any]]
+) -> None:
+    """No task of the closed manager is left, and none calls Cognito when due."""
+    calls = sum(emulator.front.calls.values())
+    clock.advance(7200)  # whatever still runs would refresh now
+    await anyio.sleep(0.5)
     leftover = [task for task in asyncio.all_tasks() - tasks_before if not task.done()]
     assert leftover == []
-    assert sum(amplify_emulator.front.calls.values()) == calls
-    assert isinstance(inner, amplify_session.InvalidStateException), inner
+    assert sum(emulator.front.calls.values()) == calls
+
+
+@pytest.mark.anyio
+async def test_a_close_in_a_cancelled_scope_still_stops_the_refresh_loop(
+    pool: EmulatedPool, amplify_emulator: Emulator
+) -> None:
+    # The refresh loop is a task of the manager's own, outside its task group:
+    # closing must end it even when the scope around the manager is cancelled.
+    clock = FakeClock()
+    manager = SessionManager(pool.config(identity_pool_id=None), clock=clock)
+    tasks_before = asyncio.all_tasks()
+    with anyio.fail_after(20):
+        with anyio.CancelScope() as outer:
+            async with manager:
+                await manager.sign_in(pool.username, pool.password)
+                outer.cancel()
+                await anyio.sleep(5)  # cancelled here; the manager closes cancelled
+        assert outer.cancelled_caught
+        await _assert_nothing_left_running(clock, amplify_emulator, tasks_before)
+    calls = sum(amplify_emulator.front.calls.values())
+    # And it opens again, with a refresh loop that works.
+    with anyio.fail_after(20):
+        async with manager:
+            clock.advance(3600)
+            await until(lambda: sum(amplify_emulator.front.calls.values()) > calls)
 
 
 # -- 12, 14: event loops and threads --------------------------------------------
@@ -482,6 +514,15 @@ def test_one_manager_works_from_a_second_asyncio_run(pool: EmulatedPool) -> None
     assert "run_errors" not in report, report
     assert report["first"] == "tokens"
     assert report["second"] == ["tokens"] * 4 + ["revoked"], report
+
+
+def test_a_manager_left_open_by_an_ended_event_loop_closes_and_reopens(
+    pool: EmulatedPool,
+) -> None:
+    # Its task group and refresh loop belonged to a loop asyncio.run has closed:
+    # aclose in the next one must not raise anyio's RuntimeError (not an AuthError).
+    report, _ = _run_script("left-open", pool)
+    assert report == {"close": "closed", "reopened": "tokens"}, report
 
 
 def test_a_manager_used_from_a_second_running_loop_refuses_at_once(pool: EmulatedPool) -> None:

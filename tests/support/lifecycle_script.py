@@ -15,6 +15,8 @@ Modes:
   throughout.
 - ``two-runs``: one manager used from two successive ``asyncio.run()`` calls,
   with no ``aclose()`` between.
+- ``left-open``: a manager opened in one ``asyncio.run()`` that ended with it
+  open, then closed and opened again in the next.
 - ``two-threads``: one manager open on a loop in one thread, used from a second
   loop in another thread meanwhile.
 - ``facade-sign-in``: ``configure()`` then ``asyncio.run(sign_in(...))`` (run it
@@ -29,6 +31,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 # The wall clock as this process sees it: the real one plus a step the scenario
@@ -120,6 +123,15 @@ async def _wall_step_forward(
     return report
 
 
+def _run_each(*runs: Callable[[], Awaitable[None]], report: dict[str, Any]) -> None:
+    """Each in an ``asyncio.run`` of its own; what escapes one goes in ``run_errors``."""
+    for run in runs:
+        try:
+            asyncio.run(run())
+        except BaseException as err:
+            report.setdefault("run_errors", []).append(_outcome(err))
+
+
 def _two_runs(fields: dict[str, Any], username: str, password: str) -> dict[str, Any]:
     import anyio
 
@@ -155,11 +167,36 @@ def _two_runs(fields: dict[str, Any], username: str, password: str) -> dict[str,
             await manager.aclose()
         report["second"] = outcomes
 
-    for run in (first_run, second_run):
-        try:
-            asyncio.run(run())
-        except BaseException as err:
-            report.setdefault("run_errors", []).append(_outcome(err))
+    _run_each(first_run, second_run, report=report)
+    return report
+
+
+def _left_open(fields: dict[str, Any], username: str, password: str) -> dict[str, Any]:
+    import anyio
+
+    from amplify_session import SessionManager
+
+    manager = SessionManager(_config(fields))
+    report: dict[str, Any] = {}
+
+    async def first_run() -> None:
+        # No fail_after here: the manager's task group would be left inside its scope.
+        await manager.__aenter__()  # and never closed in this run
+        await manager.sign_in(username, password)
+
+    async def second_run() -> None:
+        with anyio.fail_after(LIMIT):
+            try:
+                await manager.aclose()
+            except Exception as err:
+                report["close"] = _outcome(err)
+            else:
+                report["close"] = "closed"
+            async with manager:
+                session = await manager.fetch_auth_session(force_refresh=True)
+                report["reopened"] = "tokens" if session.tokens is not None else "no tokens"
+
+    _run_each(first_run, second_run, report=report)
     return report
 
 
@@ -250,6 +287,8 @@ def main() -> None:
         report = asyncio.run(_wall_step_forward(fields, username, password))
     elif mode == "two-runs":
         report = _two_runs(fields, username, password)
+    elif mode == "left-open":
+        report = _left_open(fields, username, password)
     elif mode == "two-threads":
         report = _two_threads(fields, username, password)
     elif mode == "facade-sign-in":
