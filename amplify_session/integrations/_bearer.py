@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import attrs
 
@@ -64,16 +64,21 @@ def names(values: Collection[str]) -> frozenset[str]:
 
 async def authenticate(
     verifier: TokenVerifier,
-    authorization: str | None,
+    authorization: Sequence[str],
     *,
     scopes: frozenset[str],
     groups: frozenset[str],
     realm: str | None,
 ) -> JWT | Refusal:
-    """The verified token of an ``Authorization`` header's value, or how to refuse it."""
-    if not authorization:
+    """The verified token of a request's ``Authorization`` headers (every value the
+    request sent, in order), or how to refuse it."""
+    if len(authorization) > 1:
+        # Not a list-valued field (RFC 9110): several are a malformed request, and
+        # taking the first (or the last) would let a proxy and the app disagree.
+        return _challenge(400, "send one Authorization header", realm, "invalid_request")
+    if not authorization or not authorization[0]:
         return _challenge(401, "a bearer token is required", realm)
-    scheme, _, credentials = authorization.strip().partition(" ")
+    scheme, _, credentials = authorization[0].strip().partition(" ")
     if scheme.lower() != "bearer":
         # Credentials of another scheme are no bearer credentials at all: RFC 6750
         # section 3.1 says to send the bare challenge, with no error code.

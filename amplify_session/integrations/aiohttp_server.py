@@ -59,7 +59,7 @@ def cognito_middleware(
             return await handler(request)
         result = await authenticate(
             verifier,
-            request.headers.get(hdrs.AUTHORIZATION),
+            request.headers.getall(hdrs.AUTHORIZATION, []),
             scopes=scopes,
             groups=groups,
             realm=realm,

@@ -83,12 +83,13 @@ class CognitoMiddleware:
         await self._app(_with_token(scope, result), receive, send)
 
 
-def _authorization(scope: Scope) -> str | None:
-    """The Authorization header; several of them are no usable credentials."""
-    found = [value for name, value in scope.get("headers", ()) if name.lower() == b"authorization"]
-    if len(found) != 1:
-        return "" if found else None
-    return bytes(found[0]).decode("latin-1")
+def _authorization(scope: Scope) -> list[str]:
+    """Every Authorization header's value, in order."""
+    return [
+        bytes(value).decode("latin-1")
+        for name, value in scope.get("headers", ())
+        if name.lower() == b"authorization"
+    ]
 
 
 def _with_token(scope: Scope, token: JWT) -> Scope:

@@ -81,7 +81,7 @@ class CognitoBearer(SecurityBase):
         """The verified token of ``request``, or an HTTPException saying why not."""
         result = await authenticate(
             self._verifier,
-            request.headers.get("authorization"),
+            request.headers.getlist("authorization"),
             scopes=self._scopes,
             groups=self._groups,
             realm=self._realm,

@@ -52,9 +52,8 @@ def _tokens() -> st.SearchStrategy[str]:
     return overrides.map(lambda extra: mint(KEY, claims(**extra)))
 
 
-HEADERS = (
-    st.none()
-    | st.text(max_size=200)
+HEADER = (
+    st.text(max_size=200)
     | st.builds(
         lambda scheme, rest: f"{scheme} {rest}",
         st.sampled_from(["Bearer", "bearer", "Basic", "Bearer "]),
@@ -62,35 +61,41 @@ HEADERS = (
     )
     | _tokens().map(lambda token: f"Bearer {token}")
 )
+#: A request's Authorization headers: mostly none or one, sometimes several.
+HEADERS = st.lists(HEADER, max_size=1) | st.lists(HEADER, min_size=2, max_size=3)
 
 
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(header=HEADERS, realm=st.none() | st.text(max_size=20))
-@example(header="Bearer " + "A" * 16, realm="A" * 16)
+@given(headers=HEADERS, realm=st.none() | st.text(max_size=20))
+@example(headers=["Bearer " + "A" * 16], realm="A" * 16)
 async def test_any_header_gets_a_well_formed_answer(
-    issuer: JWKSServer, header: str | None, realm: str | None
+    issuer: JWKSServer, headers: list[str], realm: str | None
 ) -> None:
     async with TokenVerifier(
         user_pool_id=POOL_ID, client_id=CLIENT_ID, jwks_url=issuer.url
     ) as verifier:
         result = await authenticate(
-            verifier, header, scopes=frozenset({"orders/read"}), groups=frozenset(), realm=realm
+            verifier, headers, scopes=frozenset({"orders/read"}), groups=frozenset(), realm=realm
         )
     if not isinstance(result, Refusal):
+        assert len(headers) == 1
         assert result.payload["scope"] == "orders/read"
         return
+    if len(headers) > 1:
+        assert (result.status, result.error) == (400, "invalid_request")
     assert result.status in (400, 401, 403)
     assert result.challenge is not None
     assert CHALLENGE.fullmatch(result.challenge), result.challenge
     body = json.loads(result.body)
     assert set(body) <= {"error", "error_description"}
-    credentials = (header or "").partition(" ")[2].strip()
-    # (hypothesis likes to reuse a string: a realm may hold the very same text)
-    if len(credentials) >= 16 and credentials not in (realm or ""):
-        assert credentials not in result.challenge
-        assert credentials not in result.body.decode()
+    for header in headers:
+        credentials = header.partition(" ")[2].strip()
+        # (hypothesis likes to reuse a string: a realm may hold the very same text)
+        if len(credentials) >= 16 and credentials not in (realm or ""):
+            assert credentials not in result.challenge
+            assert credentials not in result.body.decode()
 
 
 async def test_keys_that_cannot_be_fetched_are_a_503_without_a_challenge() -> None:
@@ -99,7 +104,7 @@ async def test_keys_that_cannot_be_fetched_are_a_503_without_a_challenge() -> No
     async with TokenVerifier(user_pool_id=POOL_ID, client_id=CLIENT_ID, jwks_url=url) as verifier:
         token = mint(KEY, claims())
         result = await authenticate(
-            verifier, f"Bearer {token}", scopes=frozenset(), groups=frozenset(), realm="api"
+            verifier, [f"Bearer {token}"], scopes=frozenset(), groups=frozenset(), realm="api"
         )
     assert isinstance(result, Refusal)
     assert (result.status, result.challenge, result.headers) == (503, None, {})

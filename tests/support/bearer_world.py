@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import anyio
 import attrs
+from multidict import CIMultiDict
 
 from amplify_session import (
     ClientCredentialsConfig,
@@ -90,7 +91,7 @@ class Case:
 
     name: str
     path: str
-    authorization: str | None
+    authorization: str | tuple[str, ...] | None  # a tuple: several headers
     status: int
     challenge: str | None = None  # the exact WWW-Authenticate, None: none at all
 
@@ -161,6 +162,13 @@ async def bearer_world(emulator: Emulator, users: EmulatedPool) -> AsyncIterator
         Case("a machine token with the scope", "/orders/write", f"Bearer {writer}", 200),
         Case("missing header", "/me", None, 401, bare),
         Case("another scheme", "/me", "Basic dXNlcjpwYXNz", 401, bare),
+        Case(
+            "two Authorization headers",
+            "/me",
+            (f"Bearer {user_access}", f"Bearer {user_access}"),
+            400,
+            _challenge("invalid_request", "send one Authorization header"),
+        ),
         Case(
             "no token after Bearer",
             "/me",
@@ -265,8 +273,9 @@ class Answer:
 
 
 async def ask(base: str, case: Case) -> Answer:
-    headers = {} if case.authorization is None else {"Authorization": case.authorization}
-    return await get(base + case.path, headers)
+    values = case.authorization
+    values = () if values is None else (values,) if isinstance(values, str) else values
+    return await get(base + case.path, CIMultiDict(("Authorization", v) for v in values))
 
 
 async def get(url: str, headers: Mapping[str, str]) -> Answer:
