@@ -29,6 +29,7 @@ async def opened(managers: list[SessionManager]) -> AsyncIterator[None]:
         yield
 
 
+@pytest.mark.heavy  # half a minute in development mode: run once, in tests_heavy
 async def test_two_thousand_sessions_due_together_share_a_bounded_pool(
     amplify_emulator: Emulator, pool: EmulatedPool
 ) -> None:
