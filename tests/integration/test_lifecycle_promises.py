@@ -475,7 +475,7 @@ async def _assert_nothing_left_running(
     """No task of the closed manager is left, and none calls Cognito when due."""
     calls = sum(emulator.front.calls.values())
     clock.advance(7200)  # whatever still runs would refresh now
-    await anyio.sleep(0.5)
+    await anyio.sleep(1)
     leftover = [task for task in asyncio.all_tasks() - tasks_before if not task.done()]
     assert leftover == []
     assert sum(emulator.front.calls.values()) == calls
